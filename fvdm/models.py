@@ -24,6 +24,8 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
+from fvdm.timesteps import expand_timesteps
+
 # name -> (hidden_size, num_heads, depth, patch_size); depth counts spatial + temporal blocks.
 PRESETS: dict[str, dict[str, int]] = {
     "tiny": dict(hidden_size=64, num_heads=2, depth=2, patch_size=4),
@@ -235,14 +237,7 @@ class FVDMTransformer(ModelMixin, ConfigMixin):
 
     def conditioning(self, t: torch.Tensor, class_labels: torch.Tensor | None, batch: int, frames: int) -> torch.Tensor:
         """Per-frame conditioning c [B, F, D] from t (scalar, [B] or [B, F]) and optional labels [B]."""
-        t = torch.as_tensor(t, device=self.pos_embed.device)
-        if t.dim() == 0:
-            t = t.expand(batch)
-        if t.dim() == 1:
-            t = t[:, None].expand(batch, frames)
-        if t.shape != (batch, frames):
-            raise ValueError(f"t must be a scalar, [B] or [B, F] = [{batch}, {frames}]; got {tuple(t.shape)}")
-        c = self.t_embedder(t)
+        c = self.t_embedder(expand_timesteps(t, batch, frames, self.pos_embed.device))
         if self.y_embedder is not None:
             if class_labels is None:
                 class_labels = torch.full((batch,), self.config.num_classes, device=c.device)

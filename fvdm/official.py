@@ -59,6 +59,8 @@ def infer_config(state: dict[str, torch.Tensor], num_heads: int | None = None) -
     num_classes = state["y_embedder.embedding_table.weight"].shape[0] - 1 if "y_embedder.embedding_table.weight" in state else 0
     if num_heads is None:
         num_heads = 16 if hidden == 1152 else max(1, hidden // 64)
+    if hidden % num_heads:
+        raise FVDMInputError(f"{num_heads} attention heads do not divide the width {hidden}; pass a divisor of {hidden}")
     return dict(
         sample_size=grid * patch,
         num_frames=num_frames,
@@ -98,7 +100,10 @@ def pipeline_from_official_checkpoint(path: str | os.PathLike, vae=None, num_hea
     if vae is not None:
         from diffusers import AutoencoderKL
 
-        autoencoder = AutoencoderKL.from_pretrained(vae)
+        try:
+            autoencoder = AutoencoderKL.from_pretrained(vae)
+        except (OSError, ValueError) as error:  # diffusers' "no config.json" / bad repo id
+            raise FVDMInputError(f"cannot load the VAE from {vae}: {str(error).splitlines()[0]}") from error
     elif transformer.config.in_channels != 3:
         raise FVDMInputError(
             f"{path} works in a VAE latent space ({transformer.config.in_channels} channels); pass the VAE it was "

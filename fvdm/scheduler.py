@@ -25,6 +25,8 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils import BaseOutput
 
+from fvdm.timesteps import expand_timesteps
+
 BETA_SCHEDULES = ("linear", "scaled_linear", "cosine")
 PREDICTION_TYPES = ("epsilon", "v_prediction")
 VARIANCE_TYPES = ("fixed_small", "learned_range")
@@ -208,15 +210,7 @@ class FVDMScheduler(SchedulerMixin, ConfigMixin):
 
     def _broadcast_t(self, t: torch.Tensor, sample: torch.Tensor) -> torch.Tensor:
         """A scalar, [B] or [B, F] timestep as a long tensor [B, F] on the sample's device."""
-        batch, frames = sample.shape[:2]
-        t = torch.as_tensor(t, device=sample.device).long()
-        if t.dim() == 0:
-            t = t.expand(batch)
-        if t.dim() == 1:
-            t = t[:, None].expand(batch, frames)
-        if t.shape != (batch, frames):
-            raise ValueError(f"timesteps must be a scalar, [B] or [B, F] = [{batch}, {frames}]; got {tuple(t.shape)}")
-        return t
+        return expand_timesteps(t, sample.shape[0], sample.shape[1], sample.device)
 
     def __len__(self) -> int:
         return self.config.num_train_timesteps

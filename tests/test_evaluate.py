@@ -1,0 +1,227 @@
+"""The evaluation tool: the classical baselines, the scores, and whole runs on tiny random models."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from fvdm import FVDMPipeline, FVDMScheduler, FVDMTransformer, schedules
+from fvdm.errors import FVDMInputError
+from training.evaluate import (
+    Sampler,
+    clip_quality,
+    cross_fade,
+    evaluate,
+    frame_scores,
+    main,
+    repeat_last,
+    synthetic_clips,
+    window_plausibility,
+)
+from training.metrics import PSNR_CAP_DB
+from training.synthetic import write_video_folder
+
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning"),  # the fake I3D is TorchScript, as I3D is
+]
+
+
+def _tiny_pipeline(seed: int, num_frames: int = 16) -> FVDMPipeline:
+    torch.manual_seed(seed)
+    transformer = FVDMTransformer.from_preset("tiny", sample_size=32, num_frames=num_frames)
+    pipe = FVDMPipeline(transformer, FVDMScheduler())
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@pytest.fixture(scope="module")
+def model_dirs(tmp_path_factory):
+    """Saved tiny models: "fvdm", "baseline" (other weights, same shape) and "short" (4 frames)."""
+    root = tmp_path_factory.mktemp("models")
+    for name, seed, frames in (("fvdm", 0, 16), ("baseline", 1, 16), ("short", 2, 4)):
+        _tiny_pipeline(seed, frames).save_pretrained(root / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_i3d(tmp_path_factory):
+    """A random TorchScript network with a plain forward(x), in place of I3D."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("i3d") / "i3d.pt"
+    net = torch.nn.Sequential(torch.nn.Conv3d(3, 4, kernel_size=(4, 32, 32), stride=(4, 32, 32)), torch.nn.Flatten())
+    torch.jit.trace(net, torch.zeros(1, 3, 16, 224, 224)).save(str(path))
+    return path
+
+
+def _numbers(tree) -> list[float]:
+    if isinstance(tree, dict):
+        return [x for value in tree.values() for x in _numbers(value)]
+    if isinstance(tree, list):
+        return [x for value in tree for x in _numbers(value)]
+    return [float(tree)] if isinstance(tree, (int, float)) and not isinstance(tree, bool) else []
+
+
+def _run_cli(tmp_path, *options: str) -> tuple[dict, str]:
+    out = tmp_path / "eval" / "report.json"
+    main(["--clips", "3", "--steps", "2", "--long-frames", "32", "--long-clips", "2", "--batch-size", "2",
+          "--out", str(out), *options])
+    return json.loads(out.read_text()), out.with_suffix(".md").read_text()
+
+
+# ----------------------------------------------------------------------------- whole runs
+
+
+def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_path):
+    report, markdown = _run_cli(tmp_path, "--model", str(model_dirs / "fvdm"), "--baseline", str(model_dirs / "baseline"))
+
+    config = report["config"]
+    assert config["model"] == str(model_dirs / "fvdm") and config["baseline"] == str(model_dirs / "baseline")
+    assert (config["clips"], config["steps"], config["seed"], config["num_frames"], config["resolution"]) == (3, 2, 0, 16, 32)
+    synthetic = report["synthetic"]
+    assert synthetic["reconstruction"].keys() == {"interpolation_k1", "interpolation_k2", "prediction"}
+    assert synthetic["reconstruction"]["interpolation_k2"].keys() == {"fvdm", "conventional", "cross_fade"}
+    assert synthetic["reconstruction"]["prediction"].keys() == {"fvdm", "conventional", "repeat_last"}
+    for entry in synthetic["reconstruction"]["prediction"].values():
+        assert entry["psnr"]["n"] == 3 and entry["ssim"]["n"] == 3
+    assert synthetic["generation"].keys() == {"image_to_video", "unconditional"}
+    for entries in synthetic["generation"].values():
+        assert entries.keys() == {"fvdm", "conventional"}
+        assert all({"physics", "sharpness"} <= entry.keys() for entry in entries.values())
+    assert synthetic["real"]["physics"]["share_plausible"] == 1.0
+    long = synthetic["long"]
+    assert long["share_plausible"].keys() == {"fvdm", "conventional", "real"}
+    assert all(len(shares) == 2 for shares in long["share_plausible"].values())  # 32 frames = 2 windows of 16
+    assert report["timings"]["synthetic/long/conventional"] >= 0 and report["timings"]["total"] > 0
+    assert all(math.isfinite(x) for x in _numbers(report))
+
+    assert report["markdown"] == markdown
+    for text in ("| Method | Interp. K=1 PSNR", "Pred. 4→12 SSIM", "| Conventional + replacement |", "| Cross-fade |",
+                 "| Repeat last frame |", "| Real clips |", "Physics rules", "| Method | 0–15 | 16–31 |"):
+        assert text in markdown
+
+
+def test_cli_on_a_video_folder_with_fvd_and_bf16_and_no_baseline(model_dirs, tiny_i3d, tmp_path):
+    folder = tmp_path / "videos"
+    write_video_folder(folder, count=3, split="eval", fmt="gif")
+    report, markdown = _run_cli(tmp_path, "--model", str(model_dirs / "fvdm"), "--video-folder", str(folder),
+                                "--i3d", str(tiny_i3d), "--bf16", "--tasks", "prediction,image_to_video")
+
+    assert report["config"]["autocast"] == "bfloat16" and report["config"]["baseline"] is None
+    assert "long" not in report["synthetic"] and "unconditional" not in report["synthetic"]["generation"]
+    folder_section = report["video_folder"]
+    assert folder_section["clips"] == 3
+    assert folder_section["reconstruction"].keys() == {"prediction"}
+    assert folder_section["reconstruction"]["prediction"].keys() == {"fvdm", "repeat_last"}
+    assert "physics" not in folder_section["real"] and "physics" not in folder_section["generation"]["image_to_video"]["fvdm"]
+    # The folder holds the same clips of the same world, so the real clips are about as sharp.
+    assert folder_section["real"]["sharpness"] == pytest.approx(report["synthetic"]["real"]["sharpness"], rel=0.02)
+    for section in (report["synthetic"], folder_section):
+        assert section["reconstruction"]["prediction"]["repeat_last"]["fvd"] >= 0
+        assert section["generation"]["image_to_video"]["fvdm"]["fvd"] >= 0
+    assert all(math.isfinite(x) for x in _numbers(report))
+    assert "Conventional" not in markdown and "### Video folder" in markdown and "#### FVD" in markdown
+
+
+def test_real_clips_are_plausible_and_noise_is_not(model_dirs):
+    pipe = FVDMPipeline.from_pretrained(model_dirs / "fvdm")
+    report = evaluate(pipe, clips=4, steps=1, tasks=["unconditional"], batch_size=4)
+    assert report["synthetic"]["real"]["physics"]["share_plausible"] == 1.0
+    assert "| Real clips | 100.0% |" in report["markdown"]
+    noise = torch.rand(8, 16, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert clip_quality(noise, synthetic=True)["physics"]["share_plausible"] <= 0.125
+    assert clip_quality(noise, synthetic=True)["sharpness"] > 10 * report["synthetic"]["real"]["sharpness"]
+
+
+# ----------------------------------------------------------------------------- classical baselines
+
+
+def _ramp_clip(frames: int = 16) -> torch.Tensor:
+    """Frames that blend linearly from one random image to another: [1, F, 3, 16, 16]."""
+    generator = torch.Generator().manual_seed(0)
+    a, b = torch.rand(3, 16, 16, generator=generator), torch.rand(3, 16, 16, generator=generator)
+    weights = torch.linspace(0, 1, frames).view(frames, 1, 1, 1)
+    return ((1 - weights) * a + weights * b)[None]
+
+
+@pytest.mark.parametrize("context", [1, 2])
+def test_cross_fade_is_exact_on_a_linear_ramp(context):
+    clip = _ramp_clip()
+    plan = schedules.interpolation(num_frames=16, num_steps=2, context=context)
+    scores = frame_scores(cross_fade(clip, context), clip, plan.generated)
+    assert scores["psnr"]["mean"] > 90 and scores["ssim"]["mean"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_cross_fade_blends_the_inner_given_frames_and_keeps_the_given_ones():
+    clip = torch.rand(2, 6, 3, 4, 4, generator=torch.Generator().manual_seed(1))
+    faded = cross_fade(clip, context=2)  # given: 0, 1 and 4, 5; fade from frame 1 to frame 4
+    torch.testing.assert_close(faded[:, [0, 1, 4, 5]], clip[:, [0, 1, 4, 5]])
+    torch.testing.assert_close(faded[:, 2], clip[:, 1] * 2 / 3 + clip[:, 4] / 3)
+    torch.testing.assert_close(faded[:, 3], clip[:, 1] / 3 + clip[:, 4] * 2 / 3)
+
+
+def test_repeat_last_holds_the_last_given_frame():
+    clip = _ramp_clip()
+    repeated = repeat_last(clip, context=4)
+    torch.testing.assert_close(repeated[:, :4], clip[:, :4])
+    assert torch.equal(repeated[:, 4:], clip[:, 3:4].expand(-1, 12, -1, -1, -1))
+    static = clip[:, :1].expand(-1, 16, -1, -1, -1)
+    assert frame_scores(repeat_last(static, 4), static, range(4, 16))["psnr"]["mean"] == PSNR_CAP_DB
+    expected = np.mean([-10 * np.log10(np.mean((clip[0, 3].numpy() - clip[0, f].numpy()) ** 2)) for f in range(4, 16)])
+    assert frame_scores(repeated, clip, range(4, 16))["psnr"]["mean"] == pytest.approx(expected, rel=1e-5)
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def test_sampler_batches_clips_and_keeps_each_clips_given_frames():
+    pipe = _tiny_pipeline(0)
+    truth = synthetic_clips(3, 16, 32)
+    plan = schedules.interpolation(num_frames=16, num_steps=1, context=2)
+    videos = Sampler({"fvdm": pipe}, seed=0, batch_size=2).sample("fvdm", plan, truth)
+    assert videos.shape == truth.shape
+    torch.testing.assert_close(videos[:, list(plan.given)], truth[:, list(plan.given)])
+
+
+def test_window_plausibility_scores_each_full_window():
+    real = synthetic_clips(2, 40, 32)  # 2 full windows of 16 frames; the last 8 frames are left out
+    noisy = real.clone()
+    noisy[:, 16:32] = torch.rand(2, 16, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert window_plausibility(real, 16) == [1.0, 1.0]
+    assert window_plausibility(noisy, 16) == [1.0, 0.0]
+
+
+# ----------------------------------------------------------------------------- bad inputs
+
+
+def test_a_missing_model_folder_ends_the_cli_with_one_line(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r.json")])
+    message = str(exit_info.value.code)
+    assert message.startswith("error: ") and "nowhere" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("tasks, match", [("prediction", "too few for prediction"),
+                                          ("interpolation", "too few for interpolation")])
+def test_a_model_with_too_few_frames_for_the_task_is_refused(model_dirs, tmp_path, tasks, match):
+    with pytest.raises(SystemExit, match=match):
+        main(["--model", str(model_dirs / "short"), "--out", str(tmp_path / "r.json"), "--tasks", tasks])
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_other_bad_inputs_are_input_errors(model_dirs, tmp_path):
+    pipe = _tiny_pipeline(0)
+    with pytest.raises(FVDMInputError, match="same shape"):
+        evaluate(pipe, baseline=FVDMPipeline.from_pretrained(model_dirs / "short"), clips=1)
+    with pytest.raises(FVDMInputError, match="tasks must be among"):
+        evaluate(pipe, tasks=["interpolation", "dance"])
+    with pytest.raises(FVDMInputError, match="clips must be at least 1"):
+        evaluate(pipe, clips=0)
+    with pytest.raises(FVDMInputError, match="long_frames"):
+        evaluate(pipe, tasks=["long"], long_frames=8)
+    with pytest.raises(FVDMInputError, match="video folder"):
+        evaluate(pipe, clips=1, tasks=["prediction"], video_folder=tmp_path / "missing")

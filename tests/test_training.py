@@ -1,0 +1,408 @@
+"""training.train / config / export: PTSS, the loss, config parsing, runs end to end, exact resume
+after SIGKILL, two-process DDP through `accelerate launch`, export and the model card."""
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from accelerate.state import AcceleratorState, GradientState
+from helpers import tiny_vae
+from safetensors.torch import load_file
+
+from fvdm import FVDMPipeline, schedules
+from fvdm.errors import FVDMInputError
+from fvdm.scheduler import FVDMScheduler
+from fvdm.video_io import load_video, save_video
+from training import train as trainer
+from training.config import TrainConfig, config_from_dict, load_config, save_config
+from training.export import export_run
+from training.synthetic import WorldConfig, write_video_folder
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "training" / "configs" / "tiny.yaml"
+QUIET = ["run.preview_every=0", "run.export=false"]
+
+
+def run_training(run_dir: Path, *overrides: str, resume: str | None = None) -> Path:
+    """One in-process run of the tiny config; accelerate's process-wide state is reset after it."""
+    argv = ["--config", str(TINY), f"run.dir={run_dir}", *overrides] + (["--resume", resume] if resume else [])
+    try:
+        trainer.main(argv)
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
+    return run_dir
+
+
+def subprocess_env() -> dict:
+    """Offline, and one thread per process: tiny models gain nothing from more on busy cores."""
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(REPO),
+            "OMP_NUM_THREADS": "1"}
+
+
+def train_command(run_dir: Path, *overrides: str) -> list[str]:
+    return [sys.executable, "-m", "training.train", "--config", str(TINY), f"run.dir={run_dir}", *overrides]
+
+
+def read_log(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+
+
+def final_state(run_dir: Path, step: int) -> tuple[dict, list]:
+    """(model weights, EMA weights) of the checkpoint at `step`."""
+    folder = run_dir / "checkpoints" / f"step_{step:07d}"
+    ema = torch.load(folder / "custom_checkpoint_0.pkl", weights_only=True)
+    return load_file(folder / "model.safetensors"), ema["shadow_params"]
+
+
+# ----------------------------------------------------------------------------- PTSS and the loss
+
+
+def independent_rows(t: torch.Tensor) -> torch.Tensor:
+    """Which clips have per-frame timesteps (with T = 1000 and 8 frames, equal by chance: ~1e-21)."""
+    return (t != t[:, :1]).any(dim=1)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+def test_ptss_batch_mode_flips_one_coin_per_batch(p):
+    torch.manual_seed(0)
+    batches = [independent_rows(trainer.sample_timesteps(4, 8, 1000, p, "batch")) for _ in range(2000)]
+    assert all(rows.all() or not rows.any() for rows in batches)  # never mixed within a batch
+    share = np.mean([rows[0].item() for rows in batches])
+    assert abs(share - p) < 4 * math.sqrt(p * (1 - p) / 2000) + 1e-9
+
+
+@pytest.mark.parametrize("p", [0.0, 0.2, 1.0])
+def test_ptss_sample_mode_flips_one_coin_per_clip(p):
+    torch.manual_seed(1)
+    t = trainer.sample_timesteps(20000, 8, 1000, p, "sample")
+    share = independent_rows(t).float().mean().item()
+    assert abs(share - p) < 4 * math.sqrt(p * (1 - p) / 20000) + 1e-9
+    assert t.min() >= 0 and t.max() <= 999 and t.dtype == torch.long
+    assert abs(t.float().mean().item() - 499.5) < 5  # uniform over 0..999 either way
+
+
+def test_ptss_timesteps_are_uniform_in_both_kinds():
+    torch.manual_seed(2)
+    shared = trainer.sample_timesteps(5000, 4, 10, 0.0)
+    independent = trainer.sample_timesteps(5000, 4, 10, 1.0)
+    for t in (shared, independent):
+        counts = torch.bincount(t.flatten(), minlength=10).float() / t.numel()
+        assert torch.allclose(counts, torch.full((10,), 0.1), atol=0.01)
+
+
+def test_label_dropout_uses_the_null_class():
+    torch.manual_seed(0)
+    labels = torch.randint(0, 3, (10000,))
+    dropped = trainer.drop_labels(labels, null_class=3, p=0.1)
+    changed = dropped != labels
+    assert torch.all(dropped[changed] == 3)
+    assert abs(changed.float().mean().item() - 0.1) < 0.01
+    assert torch.equal(trainer.drop_labels(labels, 3, 0.0), labels)
+
+
+def test_learning_rate_warms_up_then_follows_the_schedule():
+    config = load_config(TINY, ["optim.lr=1.0", "optim.warmup_steps=10", "run.steps=110"])
+    assert trainer.learning_rate(0, config) == pytest.approx(0.1)
+    assert trainer.learning_rate(9, config) == pytest.approx(1.0)
+    assert trainer.learning_rate(100, config) == 1.0
+    cosine = load_config(TINY, ["optim.lr=1.0", "optim.min_lr=0.1", "optim.warmup_steps=10",
+                                "optim.schedule=cosine", "run.steps=110"])
+    assert trainer.learning_rate(10, cosine) == pytest.approx(1.0)
+    assert trainer.learning_rate(60, cosine) == pytest.approx(0.55)
+    assert trainer.learning_rate(110, cosine) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
+def test_variational_bound_vanishes_for_the_true_posterior(prediction_type):
+    """A perfect prediction with the posterior variance (value -1) has KL 0; anything else costs."""
+    scheduler = FVDMScheduler(prediction_type=prediction_type, variance_type="learned_range")
+    torch.manual_seed(0)
+    x0, noise = torch.rand(2, 3, 3, 4, 4) * 2 - 1, torch.randn(2, 3, 3, 4, 4)
+    t = torch.tensor([[5, 500, 999], [1, 20, 300]])
+    x_t = scheduler.add_noise(x0, noise, t)
+    perfect = scheduler.training_target(x0, noise, t)
+    at_posterior = torch.full_like(x0, -1.0)
+    assert trainer.variational_bound(scheduler, x0, x_t, t, perfect, at_posterior).abs().max() < 1e-4
+    wrong_variance = trainer.variational_bound(scheduler, x0, x_t, t, perfect, torch.ones_like(x0))
+    wrong_mean = trainer.variational_bound(scheduler, x0, x_t, t, perfect + 0.5, at_posterior)
+    assert (wrong_mean > 0).all() and (wrong_variance >= 0).all()
+    # early steps matter most: later ones have posterior variance ~ beta and an x_0 error that barely moves the mean
+    assert wrong_mean[t < 100].min() > 1e-3 and wrong_variance[t < 100].min() > 1e-3
+
+
+def test_variational_bound_at_t0_is_the_decoder_likelihood():
+    """At t = 0 the term is -log2 P(x_0's 8-bit bin) under N(model mean, the clipped posterior variance)."""
+    scheduler = FVDMScheduler(variance_type="learned_range")
+    x0 = torch.rand(1, 2, 3, 4, 4) * 1.8 - 0.9  # interior values: no edge bins
+    t = torch.zeros(1, 2, dtype=torch.long)
+    x_t = scheduler.add_noise(x0, torch.randn_like(x0), t)
+    eps = (x_t - scheduler.alphas_cumprod[0].sqrt() * x0) / (1 - scheduler.alphas_cumprod[0]).sqrt()
+    bits = trainer.variational_bound(scheduler, x0, x_t, t, eps.float(), -torch.ones_like(x0))
+    betas, abar = scheduler.betas, scheduler.alphas_cumprod
+    sigma = (betas[1] * (1 - abar[0]) / (1 - abar[1])).sqrt()  # t = 0's variance is clipped to t = 1's
+    expected = -torch.log2(2 * torch.special.ndtr(1 / 255 / sigma) - 1)
+    assert torch.allclose(bits, expected.float().expand_as(bits), rtol=1e-3)
+    off = trainer.variational_bound(scheduler, x0, x_t, t, eps.float() + 1.0, -torch.ones_like(x0))
+    assert torch.all(off > bits + 1)
+
+
+# ----------------------------------------------------------------------------- configuration
+
+
+def test_overrides_are_parsed_and_type_checked():
+    config = load_config(TINY, ["optim.lr=3e-4", "ptss.p=0", "ptss.mode=sample", "data.vae=null",
+                                "model.class_conditional=true", "run.steps=7"])
+    assert config.optim.lr == 3e-4 and isinstance(config.ptss.p, float) and config.ptss.p == 0.0
+    assert config.ptss.mode == "sample" and config.model.class_conditional and config.run.steps == 7
+    assert config.data.size == 16  # from the YAML file; untouched keys keep the file's values
+    assert load_config(TINY, ["run.mixed_precision=no"]).run.mixed_precision == "no"  # not YAML's false
+
+
+@pytest.mark.parametrize("override, message", [
+    ("optim.lrr=1", "unknown config key 'optim.lrr'"),
+    ("optimizer.lr=1", "unknown config section 'optimizer'"),
+    ("optim.lr=fast", "optim.lr must be float"),
+    ("run.steps=2.5", "run.steps must be int"),
+    ("run.export=1", "run.export must be bool"),
+    ("ptss.mode=frame", "ptss.mode must be one of batch, sample"),
+    ("ptss.p=1.5", r"ptss.p must lie in \[0, 1\]"),
+    ("data.kind=folder", "needs data.root"),
+    ("lr=1", "must look like section.key=value"),
+])
+def test_bad_overrides_are_one_line_errors(override, message):
+    with pytest.raises(FVDMInputError, match=message) as error:
+        load_config(TINY, [override])
+    assert "\n" not in str(error.value)
+
+
+def test_the_cli_turns_config_errors_into_a_message(capsys):
+    with pytest.raises(SystemExit, match="error: unknown config key 'optim.lrr'"):
+        trainer.main(["--config", str(TINY), "optim.lrr=1"])
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "training" / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_configs_load_and_round_trip(path, tmp_path):
+    config = load_config(path)
+    save_config(config, tmp_path / "config.yaml")
+    assert load_config(tmp_path / "config.yaml") == config
+    assert config_from_dict({}) == TrainConfig()
+
+
+def test_the_bundled_pair_differs_only_in_ptss_and_folder():
+    fvdm = load_config(REPO / "training" / "configs" / "synthetic-32.yaml")
+    baseline = load_config(REPO / "training" / "configs" / "synthetic-32-baseline.yaml")
+    assert fvdm.ptss.p == 0.2 and baseline.ptss.p == 0.0
+    assert (fvdm.model, fvdm.data, fvdm.optim) == (baseline.model, baseline.data, baseline.optim)
+    assert fvdm.model.preset == "cpu-small" and fvdm.run.mixed_precision == "bf16"
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """8 steps of the tiny config with previews and export (shared by several tests)."""
+    return run_training(tmp_path_factory.mktemp("runs") / "tiny", "run.steps=8", "run.log_every=2",
+                        "run.checkpoint_every=2", "run.preview_every=4")
+
+
+def test_a_run_writes_logs_checkpoints_previews_and_a_pipeline(tiny_run):
+    records = read_log(tiny_run)
+    assert [r["step"] for r in records] == [2, 4, 6, 8]
+    assert all(math.isfinite(r["loss"]) and r["clips_per_s"] > 0 and r["lr"] == 1e-3 for r in records)
+    assert records[-1]["seconds"] > records[0]["seconds"]
+    checkpoints = tiny_run / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["latest", "step_0000006", "step_0000008"]  # keep 2
+    assert (checkpoints / "latest").read_text() == "step_0000008"
+    assert list((tiny_run / "tensorboard").glob("events.out.tfevents.*"))
+    assert (tiny_run / "loss.png").stat().st_size > 0
+    assert load_config(tiny_run / "config.yaml").run.steps == 8
+    # previews: 3 rows x 4 columns of 2F = 8-frame cells, 16 px frames shown 8x larger, 2 px gaps
+    grid = load_video(tiny_run / "previews" / "step_0000008.mp4")
+    assert grid.shape == (8, 3 * 128 + 2 * 16, 4 * 128 + 3 * 16, 3)
+    assert (tiny_run / "previews" / "step_0000004.gif").is_file()
+    # the image-to-video cell starts from the ground truth's first frame (top row: truth, made)
+    first = load_video(tiny_run / "previews" / "step_0000008.gif", num_frames=1)[0]
+    assert np.abs(first[:128, :128].astype(int) - first[:128, 144:272].astype(int)).mean() < 3
+
+
+def test_the_exported_pipeline_loads_and_generates(tiny_run):
+    pipe = FVDMPipeline.from_pretrained(tiny_run / "pipeline")
+    pipe.set_progress_bar_config(disable=True)
+    frames = pipe(plan=schedules.interpolation(num_frames=4, num_steps=2), given={0: torch.zeros(1, 3, 16, 16),
+                  3: torch.ones(1, 3, 16, 16)}, seed=0).frames
+    assert frames.shape == (1, 4, 16, 16, 3) and np.isfinite(frames).all()
+    assert frames[0, 0].max() == 0 and frames[0, 3].min() == 1  # given frames come back as given
+    # the transformer holds the EMA weights, not the last training weights
+    ema = final_state(tiny_run, 8)[1]
+    assert all(torch.equal(p, e) for p, e in zip(pipe.transformer.parameters(), ema))
+    card = (tiny_run / "pipeline" / "README.md").read_text()
+    front = yaml.safe_load(card.split("---")[1])
+    assert front["library_name"] == "diffusers" and front["license"] == "apache-2.0" and "fvdm" in front["tags"]
+    assert "8 steps" in card and "p = 0.2" in card and "bouncing-shapes" in card
+
+
+def test_export_cli_with_fp16_storage_and_an_evaluation_table(tiny_run, tmp_path):
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"markdown": "| metric | value |\n| --- | --- |\n| FVD | 123.4 |"}))
+    out = tmp_path / "exported"
+    from training.export import main as export_main
+
+    export_main(["--run", str(tiny_run), "--out", str(out), "--fp16", "--eval-report", str(report),
+                 "--checkpoint", str(tiny_run / "checkpoints" / "step_0000006")])
+    weights = load_file(out / "transformer" / "diffusion_pytorch_model.safetensors")
+    assert all(w.dtype == torch.float16 for w in weights.values())
+    card = (out / "README.md").read_text()
+    assert "| FVD | 123.4 |" in card and "6 steps" in card
+    assert FVDMPipeline.from_pretrained(out).transformer.config.num_frames == 4
+
+
+def test_export_of_a_folder_that_is_not_a_run_fails_clearly(tiny_run, tmp_path):
+    with pytest.raises(FVDMInputError, match="not a training run"):
+        export_run(tmp_path, tmp_path / "out")
+    (tmp_path / "report.json").write_text(json.dumps({"fvd": 1.0}))
+    with pytest.raises(FVDMInputError, match='has no "markdown" field'):
+        export_run(tiny_run, tmp_path / "out", eval_report=tmp_path / "report.json")
+
+
+def test_loss_goes_down_when_overfitting_a_few_clips(tmp_path):
+    run = run_training(tmp_path / "overfit", "data.train_clips=4", "ptss.p=0.0", "optim.lr=3e-3",
+                       "optim.batch_size=4", "run.steps=80", "run.log_every=10", "run.checkpoint_every=80", *QUIET)
+    losses = [r["loss"] for r in read_log(run)]
+    assert np.mean(losses[-2:]) < 0.7 * np.mean(losses[:2]), losses  # typically ~0.55
+
+
+def test_every_option_at_once_trains(tmp_path):
+    """Class labels with dropout, learned variance, v-prediction, accumulation, cosine warm-up, bf16."""
+    run = run_training(
+        tmp_path / "options", "model.class_conditional=true", "diffusion.learn_sigma=true",
+        "diffusion.prediction_type=v_prediction", "optim.grad_accum=2", "optim.schedule=cosine",
+        "optim.warmup_steps=2", "run.mixed_precision=bf16", "data.channels=1", "run.steps=3",
+        "run.log_every=1", "run.preview_every=3", "model.gradient_checkpointing=true",
+    )
+    assert all(math.isfinite(r["loss"]) for r in read_log(run))
+    pipe = FVDMPipeline.from_pretrained(run / "pipeline")
+    assert pipe.transformer.config.num_classes == 3 and pipe.transformer.out_channels == 2
+    assert pipe.scheduler.config.variance_type == "learned_range"
+    assert pipe.scheduler.config.prediction_type == "v_prediction"
+    assert json.loads((run / "run.json").read_text())["global_batch"] == 4
+    assert load_video(run / "previews" / "step_0000003.gif").shape[0] == 8
+
+
+def test_training_on_a_video_folder_survives_bad_files(tmp_path, caplog):
+    root = tmp_path / "videos"
+    write_video_folder(root, 4, WorldConfig(resolution=16, num_frames=6))
+    (root / "corrupt.mp4").write_bytes(np.random.default_rng(0).bytes(3000))
+    save_video(np.zeros((2, 16, 16, 3), np.uint8), root / "short.mp4")
+    # 6 files, no validation split, 2 clips a step: 3 steps read every file once
+    run_training(tmp_path / "folder", "data.kind=folder", f"data.root={root}", "data.val_fraction=0.0",
+                 "run.steps=3", "run.preview_every=3", "data.hflip=true")
+    messages = [r.getMessage() for r in caplog.records]
+    summary = [m for m in messages if "skipped 2 unreadable" in m]
+    assert len(summary) == 1 and "corrupt.mp4" in summary[0] and "short.mp4" in summary[0]
+    assert sum("skipping unreadable" in m for m in messages) == 2  # each reported once
+    assert (tmp_path / "folder" / "pipeline" / "model_index.json").is_file()
+
+
+def test_a_new_run_refuses_to_overwrite_an_old_one(tiny_run):
+    with pytest.raises(SystemExit, match="already holds a run: continue it with --resume latest"):
+        run_training(tiny_run)
+
+
+def test_resume_only_continues_a_checkpoint_of_the_same_run(tiny_run, tmp_path):
+    with pytest.raises(SystemExit, match="--resume continues the same run"):
+        run_training(tmp_path / "other", resume=str(tiny_run / "checkpoints" / "step_0000008"))
+
+
+def test_a_missing_data_folder_stops_with_one_line(tmp_path):
+    with pytest.raises(SystemExit, match="error: the data folder .* does not exist"):
+        run_training(tmp_path / "run", "data.kind=folder", f"data.root={tmp_path / 'nothing'}")
+
+
+def test_latent_training_with_a_vae_exports_it(tmp_path):
+    vae_dir = tmp_path / "vae"
+    tiny_vae().save_pretrained(vae_dir)
+    run = run_training(tmp_path / "latent", f"data.vae={vae_dir}", "model.patch_size=2", "run.steps=2",
+                       "run.preview_every=2")
+    pipe = FVDMPipeline.from_pretrained(run / "pipeline")
+    assert pipe.vae is not None and pipe.transformer.config.in_channels == 4
+    assert pipe.transformer.config.sample_size == 8 and pipe.resolution == 16
+    pipe.set_progress_bar_config(disable=True)
+    assert pipe(num_steps=2, seed=0).frames.shape == (1, 4, 16, 16, 3)
+
+
+# ----------------------------------------------------------------------------- resume and DDP
+
+
+def test_resume_after_sigkill_reproduces_an_uninterrupted_run(tmp_path):
+    steps = ["run.steps=30", "run.checkpoint_every=3", "run.log_every=3", "optim.batch_size=3", *QUIET]
+    whole = subprocess.run(train_command(tmp_path / "whole", *steps), env=subprocess_env(), capture_output=True,
+                           check=False)
+    assert whole.returncode == 0, whole.stderr.decode()[-2000:]
+
+    killed_dir = tmp_path / "killed"
+    process = subprocess.Popen(train_command(killed_dir, *steps), env=subprocess_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latest = killed_dir / "checkpoints" / "latest"
+    deadline = time.monotonic() + 120
+    while not latest.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL  # killed mid-run, not finished
+    interrupted_at = latest.read_text()
+    assert interrupted_at < "step_0000030"
+
+    resumed = subprocess.run(train_command(killed_dir, *steps, "--resume", "latest"), env=subprocess_env(),
+                             capture_output=True, check=False)
+    assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+    assert f"resumed from {killed_dir / 'checkpoints' / interrupted_at}" in resumed.stderr.decode()
+
+    (weights_a, ema_a), (weights_b, ema_b) = final_state(tmp_path / "whole", 30), final_state(killed_dir, 30)
+    assert weights_a.keys() == weights_b.keys()
+    assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
+    assert all(torch.equal(a, b) for a, b in zip(ema_a, ema_b))
+    # the log holds each step once, with the same losses: lines the killed run wrote past its checkpoint are gone
+    assert without_timing(read_log(killed_dir)) == without_timing(read_log(tmp_path / "whole"))
+
+
+def without_timing(records: list[dict]) -> list[dict]:
+    return [{key: value for key, value in r.items() if key not in ("seconds", "clips_per_s")} for r in records]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_processes_train_together_under_accelerate_launch(tmp_path):
+    run_dir = tmp_path / "ddp"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        "--main_process_port", str(free_port()), "-m", "training.train", "--config", str(TINY),
+        f"run.dir={run_dir}", "run.steps=3", "run.log_every=1", "run.checkpoint_every=3", *QUIET,
+    ]
+    env = {**subprocess_env(), "ACCELERATE_USE_CPU": "true"}  # DDP over gloo on CPU processes
+    result = subprocess.run(command, env=env, capture_output=True, cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    facts = json.loads((run_dir / "run.json").read_text())
+    assert facts["num_processes"] == 2 and facts["global_batch"] == 4
+    ranks = facts["processes"]
+    # both processes trained on their own clips, and DDP kept their weights identical
+    assert [r["rank"] for r in ranks] == [0, 1] and all(r["clips"] == 3 * 2 for r in ranks)
+    assert ranks[0]["weights_checksum"] == ranks[1]["weights_checksum"]
+    assert [r["step"] for r in read_log(run_dir)] == [1, 2, 3]  # the main process logs once per step

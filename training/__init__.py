@@ -1,0 +1,1 @@
+"""Training package: the synthetic video world, its physics score and the training loop."""
