@@ -246,6 +246,7 @@ def test_the_exported_pipeline_loads_and_generates(tiny_run):
                   3: torch.ones(1, 3, 16, 16)}, seed=0).frames
     assert frames.shape == (1, 4, 16, 16, 3) and np.isfinite(frames).all()
     assert frames[0, 0].max() == 0 and frames[0, 3].min() == 1  # given frames come back as given
+    assert pipe.scheduler.config.clip_sample  # pixel models keep their clean-frame estimates in range
     # the transformer holds the EMA weights, not the last training weights
     ema = final_state(tiny_run, 8)[1]
     assert all(torch.equal(p, e) for p, e in zip(pipe.transformer.parameters(), ema))
@@ -339,6 +340,7 @@ def test_latent_training_with_a_vae_exports_it(tmp_path):
                        "run.preview_every=2")
     pipe = FVDMPipeline.from_pretrained(run / "pipeline")
     assert pipe.vae is not None and pipe.transformer.config.in_channels == 4
+    assert not pipe.scheduler.config.clip_sample  # latents are not bounded to [-1, 1]
     assert pipe.transformer.config.sample_size == 8 and pipe.resolution == 16
     pipe.set_progress_bar_config(disable=True)
     assert pipe(num_steps=2, seed=0).frames.shape == (1, 4, 16, 16, 3)

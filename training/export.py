@@ -31,18 +31,21 @@ from training.data import load_vae
 EMA_STATE_FILE = "custom_checkpoint_0.pkl"
 
 
-def build_scheduler(config: DiffusionConfig) -> FVDMScheduler:
+def build_scheduler(config: DiffusionConfig, clip_sample: bool = False) -> FVDMScheduler:
     """The noise schedule a run trains with and ships with."""
     return FVDMScheduler(
         num_train_timesteps=config.num_train_timesteps,
         beta_schedule=config.beta_schedule,
         prediction_type=config.prediction_type,
         variance_type="learned_range" if config.learn_sigma else "fixed_small",
+        clip_sample=clip_sample,
     )
 
 
 def make_pipeline(transformer: FVDMTransformer, config: TrainConfig, vae=None) -> FVDMPipeline:
-    return FVDMPipeline(transformer=transformer, scheduler=build_scheduler(config.diffusion), vae=vae)
+    """Pixel-space models clip their clean-frame estimates to [-1, 1] while sampling; latents are unbounded."""
+    scheduler = build_scheduler(config.diffusion, clip_sample=vae is None)
+    return FVDMPipeline(transformer=transformer, scheduler=scheduler, vae=vae)
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
