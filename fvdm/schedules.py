@@ -20,6 +20,7 @@ app's editor shows; `validate` explains in one sentence what is wrong with a bad
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import operator
 import random
@@ -417,12 +418,10 @@ def image_to_video(
     num_train_timesteps: int = DEFAULT_NUM_TRAIN_TIMESTEPS,
 ) -> Plan:
     """The `given` frames (frame 0 by default) are supplied; the rest descend together."""
-    _check_counts(num_frames, num_steps, min_frames=2)
-    _check_levels(num_train_timesteps, t_max, given_level)
-    indices = _check_given(given, num_frames, allow_empty=False)
-    return _together(
-        num_frames, num_steps, indices, "image_to_video", t_max, given_level, num_train_timesteps
+    plan = keyframes(
+        num_frames, num_steps, given, t_max=t_max, given_level=given_level, num_train_timesteps=num_train_timesteps
     )
+    return dataclasses.replace(plan, name="image_to_video")
 
 
 def interpolation(
