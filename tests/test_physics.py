@@ -5,7 +5,9 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_models import randomize
 
+from fvdm import FVDMPipeline, FVDMScheduler, FVDMTransformer
 from fvdm.errors import FVDMInputError
 from training.physics import physics_score, score_clip, sharpness, to_uint8_frames
 from training.synthetic import (
@@ -53,6 +55,14 @@ def without_last_object_after(clip, frame: int) -> np.ndarray:
     return np.concatenate([clip.frames[:frame], later])
 
 
+def speckled(frames: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """The clip with `share` of its pixels replaced by saturated noise."""
+    out = frames.copy()
+    hit = rng.random(frames.shape[:3]) < share
+    out[hit] = (rng.random((hit.sum(), 3)) > 0.5) * 255
+    return out
+
+
 def single_object_clip(positions: np.ndarray, radius: float = 5.0) -> np.ndarray:
     """A red circle at `positions` [F, 2]."""
     obj = ObjectSpec("circle", PALETTE[0], radius)
@@ -63,17 +73,49 @@ def test_real_clips_are_plausible_and_every_object_is_found():
     scores = [score_clip(clip.frames) for clip in REAL]
     summary = physics_score(clip.frames for clip in REAL)
     assert summary["share_plausible"] >= 0.97
-    for rule in ("count_ok", "colour_ok", "size_ok", "motion_ok", "edges_ok"):
+    for rule in ("scene_ok", "count_ok", "colour_ok", "size_ok", "motion_ok", "edges_ok"):
         assert summary[rule] >= 0.97
     found = np.mean([s.num_objects == len(c.objects) for s, c in zip(scores, REAL, strict=True)])
     assert found >= 0.97
     assert summary["mean_objects"] == pytest.approx(np.mean([s.num_objects for s in scores]))
 
 
-def test_pure_noise_is_implausible():
-    rng = np.random.default_rng(0)
-    noise = rng.integers(0, 256, size=(50, 16, 32, 32, 3), dtype=np.uint8)
-    assert physics_score(noise)["share_plausible"] <= 0.2
+NOISE = {
+    "uniform": lambda rng, shape: rng.integers(0, 256, shape),
+    "gaussian around grey": lambda rng, shape: 128 + 64 * rng.standard_normal(shape),
+    # Channels of 0 or 255 (untrained models, clamped) make small pure-colour blobs that pass
+    # the count rule almost half of the time: only the scene rule sees that it is noise.
+    "saturated": lambda rng, shape: (rng.random(shape) > 0.5) * 255,
+}
+
+
+@pytest.mark.parametrize("kind", NOISE)
+def test_noise_breaks_the_scene_rule(kind):
+    noise = NOISE[kind](np.random.default_rng(0), (40, 16, 32, 32, 3))
+    summary = physics_score(np.clip(np.rint(noise), 0, 255).astype(np.uint8))
+    assert summary["share_plausible"] <= 0.05
+    assert summary["scene_ok"] <= 0.05
+
+
+def test_an_untrained_model_is_implausible(one_torch_thread):
+    """Its clamped samples are mostly saturated noise (3 of these 16 passed before the scene
+    rule)."""
+    transformer = randomize(FVDMTransformer.from_preset("tiny", sample_size=32, num_frames=16))
+    pipe = FVDMPipeline(transformer, FVDMScheduler(clip_sample=True))
+    pipe.set_progress_bar_config(disable=True)
+    frames = pipe(num_videos=16, num_steps=4, seed=0, output_type="np").frames
+    summary = physics_score((frames * 255).round().astype(np.uint8))
+    assert summary["share_plausible"] <= 0.05
+    assert summary["scene_ok"] <= 0.05
+
+
+def test_speckles_on_real_clips_break_the_scene_rule():
+    """The background still fills most of each frame, but much of what is lit is noise."""
+    rng = np.random.default_rng(2)
+    scores = [score_clip(speckled(clip.frames, 0.1, rng)) for clip in FAKES]
+    assert np.mean([s.scene_ok for s in scores]) <= 0.05
+    assert all(s.min_background_share >= 0.5 and s.object_share < 0.8 for s in scores)
+    assert np.mean([s.count_ok for s in scores]) >= 0.9  # the objects are all still there
 
 
 def test_shuffled_frames_break_the_motion_rule():
@@ -160,9 +202,19 @@ def test_bad_inputs_are_rejected():
         sharpness([])
 
 
-def test_an_empty_clip_has_no_objects_and_fails_the_count():
+def test_an_empty_clip_has_no_objects_and_fails_every_object_rule():
     score = score_clip(np.full((16, 32, 32, 3), BACKGROUND, dtype=np.uint8))
-    assert score.num_objects == 0 and not score.count_ok and not score.plausible
+    assert score.num_objects == 0 and score.min_clean_frames == 0 and not score.plausible
+    assert score.scene_ok  # a plain background, only without objects
+    assert not (score.count_ok or score.colour_ok or score.size_ok or score.motion_ok
+                or score.edges_ok)
+
+
+def test_motion_needs_three_clean_observations():
+    positions = np.array([[10.0, 16.0], [11.0, 16.0], [12.0, 16.0]])
+    assert score_clip(single_object_clip(positions)).plausible
+    score = score_clip(single_object_clip(positions[:2]))
+    assert score.colour_ok and score.size_ok and score.edges_ok and not score.motion_ok
 
 
 def test_larger_worlds_score_as_well():

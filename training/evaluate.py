@@ -418,8 +418,8 @@ def run_config(pipe: FVDMPipeline, baseline: FVDMPipeline | None, **options) -> 
 # ----------------------------------------------------------------------------- Markdown
 
 METRIC_TITLES = {"psnr": "PSNR", "ssim": "SSIM", "plausible": "plausible", "sharpness": "sharpness", "fvd": "FVD"}
-RULE_TITLES = {"share_plausible": "Plausible", "count_ok": "Count", "colour_ok": "Colour", "size_ok": "Size",
-               "motion_ok": "Motion", "edges_ok": "Edges"}
+RULE_TITLES = {"share_plausible": "Plausible", "scene_ok": "Scene", "count_ok": "Count", "colour_ok": "Colour",
+               "size_ok": "Size", "motion_ok": "Motion", "edges_ok": "Edges"}
 
 
 def to_markdown(result: dict) -> str:
