@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader, default_collate
 from fvdm import schedules
 from fvdm.errors import FVDMInputError
 from fvdm.models import FVDMTransformer
-from fvdm.pipeline import FVDMPipeline
+from fvdm.pipeline import FVDMPipeline, format_frames
 from fvdm.scheduler import FVDMScheduler
 from fvdm.video_io import frames_to_grid, save_video
 from training.config import TrainConfig, load_config, save_config
@@ -258,7 +258,7 @@ def start_timeline(run_dir: Path, checkpoint: Path) -> float:
 def video_frames(video: torch.Tensor | np.ndarray) -> np.ndarray:
     """Clips [B, F, C, H, W] (tensor) or [B, F, H, W, C] (array), values in [0, 1] -> [B, F, H, W, 3]."""
     if isinstance(video, torch.Tensor):
-        video = video.permute(0, 1, 3, 4, 2).float().cpu().numpy()
+        video = format_frames(video, "np")
     return np.repeat(video, 3, axis=-1) if video.shape[-1] == 1 else video
 
 
