@@ -31,7 +31,7 @@ from PIL import Image
 from fvdm import __version__, schedules
 from fvdm.errors import FVDMInputError
 from fvdm.heatmap import save_plan_png
-from fvdm.loading import load_pipeline
+from fvdm.loading import default_conditioning, load_pipeline
 from fvdm.official import pipeline_from_official_checkpoint
 from fvdm.pipeline import FVDMPipeline
 from fvdm.schedules import Plan
@@ -546,6 +546,7 @@ def sampling_options(args: argparse.Namespace) -> dict:
         "eta": args.eta,
         "sampler": args.sampler,
         "autocast_dtype": torch.bfloat16 if args.bf16 else None,
+        "conditioning": default_conditioning(args.model),  # replacement for conventional (p = 0) models
     }
 
 

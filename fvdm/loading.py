@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -17,6 +18,8 @@ BUNDLED_MODELS = {
     "baseline": BUNDLED_DIR / "baseline-synthetic",
 }
 OFFICIAL_SUFFIXES = (".pt", ".pth", ".ckpt")
+# Written by `training.export` beside the pipeline: how the model was trained.
+TRAINING_FACTS_FILE = "training.json"
 
 
 def bundled_models() -> dict[str, Path]:
@@ -78,6 +81,20 @@ def resolve_source(source: str | os.PathLike | None) -> Path:
     if looks_like_hub_id(str(source)):
         return download_from_hub(str(source))
     raise FVDMInputError(f"no model at {source}: not a folder, a checkpoint file or a Hub id")
+
+
+def default_conditioning(source: str | os.PathLike | None) -> str:
+    """How to give frames to this model: "replacement" for a conventional model (trained with one
+    shared timestep per clip, PTSS p = 0), else "vectorized" (FVDM)."""
+    folder = resolve_source(source)
+    facts_file = folder / TRAINING_FACTS_FILE
+    if folder.is_dir() and facts_file.is_file():
+        try:
+            p = float(json.loads(facts_file.read_text())["config"]["ptss"]["p"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise FVDMInputError(f"{facts_file} is damaged ({error}); re-export the model") from error
+        return "replacement" if p == 0 else "vectorized"
+    return "vectorized"
 
 
 def looks_like_hub_id(text: str) -> bool:

@@ -318,6 +318,7 @@ class FVDMPipeline(DiffusionPipeline):
         self,
         total_frames: int,
         context_frames: int = 8,
+        stride: int | None = None,
         init_frames: Sequence[object] | None = None,
         num_steps: int = 25,
         context_noise: int = 0,
@@ -334,14 +335,18 @@ class FVDMPipeline(DiffusionPipeline):
         """Yield a long video chunk by chunk, each chunk [B, n, H, W, 3] floats in [0, 1].
 
         Window after window, the last `context_frames` frames made so far are given (held at level
-        `context_noise`, 0 = clean) and the remaining `num_frames - context_frames` frames are
-        generated. Without `init_frames` the first window is unconditional; with them (an image to
-        start from, or the tail of an earlier video to extend), their last frames are the first
-        context and are not repeated in the output. Stops after `total_frames` new frames.
+        `context_noise`, 0 = clean) and `stride` new frames are generated (default: as many as
+        fit in the model's `num_frames`). Without `init_frames` the first window is unconditional;
+        with them (an image to start from, or the tail of an earlier video to extend), their last
+        frames are the first context and are not repeated in the output. Stops after `total_frames` new frames.
         """
-        window = self.num_frames
-        if not 1 <= context_frames < window:
-            raise FVDMInputError(f"context frames must be between 1 and {window - 1}; got {context_frames}")
+        if not 1 <= context_frames < self.num_frames:
+            raise FVDMInputError(f"context frames must be between 1 and {self.num_frames - 1}; got {context_frames}")
+        if stride is not None and not 1 <= stride <= self.num_frames - context_frames:
+            raise FVDMInputError(
+                f"the stride must be between 1 and {self.num_frames - context_frames} with {context_frames} context frames; got {stride}"
+            )
+        window = self.num_frames if stride is None else context_frames + stride
         if total_frames < 1:
             raise FVDMInputError("total_frames must be at least 1")
         generator = self._generator(seed, generator)
@@ -363,7 +368,8 @@ class FVDMPipeline(DiffusionPipeline):
             else:
                 context = history[:, -context_frames:]
                 k = context.shape[1]
-                plan = schedules.prediction(num_frames=window, num_steps=num_steps, context=k, given_level=context_noise)
+                frames = self.num_frames if stride is None else k + stride
+                plan = schedules.prediction(num_frames=frames, num_steps=num_steps, context=k, given_level=context_noise)
                 latents = self.denoise(plan, {i: context[:, i] for i in range(k)}, **sample)
                 new = latents[:, k:]
             if self._interrupt:

@@ -51,3 +51,38 @@ def media(tmp_path_factory) -> Media:
     save_video(np.broadcast_to(ramp, (10, *size)), files.clip)
     files.plan.write_text(schedules.keyframes(WINDOW, 2, [0, 4]).to_json())
     return files
+
+
+class AppServer(NamedTuple):
+    url: str
+    models: object  # demo.models.ModelCache: its load_counts show which models were loaded, how often
+    labels: tuple[str, str]  # the two models in the picker: an FVDM-style one and a second one
+
+
+def app_model(folder: Path, seed: int) -> Path:
+    """A random `tiny` pixel model with the bundled model's shape: 16 frames of 32 x 32."""
+    from test_models import randomize
+
+    from fvdm import FVDMPipeline, FVDMScheduler, FVDMTransformer
+
+    transformer = randomize(FVDMTransformer.from_preset("tiny", sample_size=32, num_frames=16), seed)
+    FVDMPipeline(transformer=transformer, scheduler=FVDMScheduler(clip_sample=True)).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory) -> AppServer:
+    """The real Gradio app (`app.build_app`) served on a free local port, with two tiny models."""
+    import app
+    from demo.models import ModelCache
+
+    root = tmp_path_factory.mktemp("app-models")
+    first, second = app_model(root / "model-a", 0), app_model(root / "model-b", 1)
+    models = ModelCache([str(first), str(second)], device="cpu", include_bundled=False)
+    demo = app.build_app(models)
+    demo.queue(max_size=8)
+    demo.launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, max_file_size=f"{app.MAX_UPLOAD_MB}mb", **app.STYLE
+    )
+    yield AppServer(demo.local_url.rstrip("/"), models, (str(first), str(second)))
+    demo.close()

@@ -144,7 +144,9 @@ def test_class_labels_and_guidance_change_the_video(class_pipe):
     assert not np.array_equal(plain, run(class_labels=2))
     assert not np.array_equal(plain, run(class_labels=1, guidance_scale=4.0))
     both = class_pipe(num_steps=STEPS, seed=0, num_videos=2, class_labels=[1, 2]).frames
-    np.testing.assert_allclose(both[0], plain[0], atol=1e-5)  # one label per video
+    # one label per video; a batch of two rounds differently from a batch of one on some CPUs
+    np.testing.assert_allclose(both[0], plain[0], atol=2e-3)
+    assert np.abs(both[1] - plain[0]).max() > 0.05
     with pytest.raises(FVDMInputError, match="0..2"):
         run(class_labels=3)
 
@@ -269,6 +271,16 @@ def test_long_video_with_context_noise_and_bad_numbers(pipe):
     assert [chunk.shape[:2] for chunk in chunks] == [(2, 8), (2, 4)]
     with pytest.raises(FVDMInputError, match="between 1 and 7"):
         next(pipe.generate_long(12, WINDOW))
+    with pytest.raises(FVDMInputError, match="stride must be between 1 and 4"):
+        next(pipe.generate_long(12, 4, stride=5))
+
+
+def test_long_video_stride_sets_the_new_frames_per_window(pipe, monkeypatch):
+    windows = record_windows(pipe, monkeypatch)
+    chunks = list(pipe.generate_long(total_frames=7, context_frames=3, stride=2, num_steps=2, seed=0))
+    assert [chunk.shape[1] for chunk in chunks] == [5, 2]  # a first window of 3 + 2 frames, then 2 new per window
+    assert [plan.num_frames for plan, _, _ in windows] == [5, 5]
+    assert windows[1][0].given == (0, 1, 2)
     with pytest.raises(FVDMInputError, match="at least 1"):
         next(pipe.generate_long(0, 2))
 

@@ -20,6 +20,7 @@ import yaml
 from diffusers.training_utils import EMAModel
 
 from fvdm.errors import FVDMInputError
+from fvdm.loading import TRAINING_FACTS_FILE
 from fvdm.models import FVDMTransformer
 from fvdm.pipeline import FVDMPipeline
 from fvdm.scheduler import FVDMScheduler
@@ -101,6 +102,8 @@ def export_run(
     pipe.save_pretrained(out_dir, safe_serialization=True)
     step = checkpoint_step(checkpoint)
     (out_dir / "README.md").write_text(model_card(run_dir, config, pipe, step, report))
+    facts = {"step": step, "config": config_to_dict(config)}
+    (out_dir / TRAINING_FACTS_FILE).write_text(json.dumps(facts, indent=2) + "\n")
     return out_dir
 
 

@@ -1,0 +1,62 @@
+"""CPU (or GPU) time to sample one 16-frame video with the bundled model, fp32 against bf16 autocast.
+
+    python -m benchmarks.sampling [--model fvdm] [--steps 25] [--repeats 5] [--threads N]
+
+Both precisions run in the same process, alternating, so the ratio is fair on a noisy machine.
+The issue's target is well under 2 s per video at the default 25 steps on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+
+from fvdm import load_pipeline, schedules
+
+
+def time_video(pipe, plan, autocast_dtype) -> float:
+    start = time.perf_counter()
+    pipe(plan=plan, seed=0, autocast_dtype=autocast_dtype)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="fvdm", help="bundled name, folder or Hub id (default: the bundled FVDM)")
+    parser.add_argument("--steps", type=int, default=25)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pipe = load_pipeline(args.model)
+    pipe.set_progress_bar_config(disable=True)
+    plan = schedules.synchronous(pipe.num_frames, args.steps)
+    precisions = {"fp32": None, "bf16_autocast": torch.bfloat16}
+    for dtype in precisions.values():
+        time_video(pipe, plan, dtype)  # warm-up
+    timings = {name: [] for name in precisions}
+    for _ in range(args.repeats):
+        for name, dtype in precisions.items():
+            timings[name].append(time_video(pipe, plan, dtype))
+    medians = {name: round(statistics.median(values), 3) for name, values in timings.items()}
+    print(json.dumps({
+        "benchmark": "sampling",
+        "model": args.model,
+        "device": str(pipe.device),
+        "threads": torch.get_num_threads(),
+        "frames": pipe.num_frames,
+        "resolution": pipe.resolution,
+        "steps": args.steps,
+        "median_s_per_video": medians,
+        "bf16_speedup": round(medians["fp32"] / medians["bf16_autocast"], 2),
+        "target_s": 2.0,
+    }))
+
+
+if __name__ == "__main__":
+    main()

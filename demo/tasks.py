@@ -1,0 +1,338 @@
+"""One method per tab: check the inputs, build the plan with `fvdm.schedules`, sample with the
+cached pipelines, write the result. Anything a user can fix raises `FVDMInputError` with a sentence.
+
+Nothing here knows about Gradio: `app.py` turns these methods into events and errors into
+`gr.Error`, and the tests call them directly too.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from demo import render
+from demo.inputs import (
+    MAX_LONG_FRAMES,
+    MAX_STEPS,
+    MAX_VIDEOS,
+    check_int,
+    check_seed,
+    given_images_by_frame,
+    read_clip,
+    read_image,
+)
+from demo.models import LoadedModel, ModelCache
+from fvdm import schedules
+from fvdm.baselines import cross_fade, repeat_last
+from fvdm.errors import FVDMInputError
+from fvdm.heatmap import render_plan
+from fvdm.pipeline import format_frames
+
+TABLE_HEADERS = ["frame", "given", "start", "first", "last"]
+
+
+@dataclass
+class TaskResult:
+    video: str  # MP4 path: every clip of the result side by side, captioned
+    gif: str  # the same as a GIF, for download
+    info: str  # Markdown: model, seed, plan, time
+    plan: schedules.Plan
+    panels: list[tuple[str, np.ndarray]]  # (caption, clip [F, H, W, 3]) at the model's size, as shown
+
+
+@dataclass
+class LongUpdate:
+    video: str  # MP4 of the video so far (refreshed each time it has doubled, and at the end)
+    strip: np.ndarray  # the newest frames, labelled with their frame numbers
+    info: str
+    frames: np.ndarray  # uint8 [N, H, W, 3]: the whole video so far (for "Extend again")
+
+
+@dataclass
+class StudioUpdate:
+    strip: np.ndarray  # current clean-frame estimates, labelled with their noise levels
+    heatmap: np.ndarray  # the plan with the current step marked
+    info: str
+    result: TaskResult | None = None  # set on the last update
+
+
+# ----------------------------------------------------------------------------- plans
+
+
+def plan_image(plan: schedules.Plan, current_step: int | None = None) -> np.ndarray:
+    title = f"{plan.name}: {plan.num_frames} frames x {plan.num_steps} steps"
+    return np.asarray(render_plan(plan, title=title, current_step=current_step))
+
+
+def plan_to_rows(plan: schedules.Plan) -> list[list]:
+    """The studio table for a plan: [frame, given, start, first, last] per frame."""
+    return [[index, row["given"], row["start"], row["first"], row["last"]] for index, row in enumerate(schedules.to_table(plan))]
+
+
+def rows_to_plan(rows: Sequence[Sequence], num_steps) -> schedules.Plan:
+    """The studio table (with or without its frame column) -> a validated plan."""
+    steps = check_int(num_steps, "The number of steps", 1, MAX_STEPS)
+    values = [list(row)[-4:] for row in rows if row is not None and len(row) >= 4]
+    if not values:
+        raise FVDMInputError("The table is empty: it needs one row per frame.")
+    return schedules.from_table(values, steps, name="custom")
+
+
+def preset_plan(name: str, num_frames, num_steps, context=1, lag=None, block_size=1, seed=0) -> schedules.Plan:
+    """The studio's preset buttons: a builder from `fvdm.schedules.BUILDERS` with the studio's knobs."""
+    frames = check_int(num_frames, "The number of frames", 1, 1024)
+    steps = check_int(num_steps, "The number of steps", 1, MAX_STEPS)
+    k = check_int(context, "The number of context frames", 1, frames)
+    lag = None if lag in (None, "", 0) else check_int(lag, "The lag", 0, MAX_STEPS)
+    if name == "synchronous":
+        return schedules.synchronous(frames, steps)
+    if name == "image_to_video":
+        return schedules.image_to_video(frames, steps)
+    if name == "interpolation":
+        return schedules.interpolation(frames, steps, context=k)
+    if name == "prediction":
+        return schedules.prediction(frames, steps, context=k)
+    if name == "autoregressive":
+        return schedules.autoregressive(frames, steps, lag=lag, block_size=check_int(block_size, "The block size", 1, frames))
+    if name == "trapezoid":
+        return schedules.trapezoid(frames, steps, lag=lag)
+    if name == "random":
+        return schedules.random_plan(frames, steps, seed=check_seed(seed))
+    raise FVDMInputError(f"Unknown preset {name!r}.")
+
+
+# ----------------------------------------------------------------------------- the tasks
+
+
+class Tasks:
+    def __init__(self, models: ModelCache):
+        self.models = models
+
+    # -- helpers shared by the tabs
+
+    def num_frames(self, label: str) -> int:
+        return self.models.get(label).pipe.num_frames
+
+    def resolution(self, label: str) -> int:
+        return self.models.get(label).pipe.resolution
+
+    def _sample(
+        self, label: str, plan: schedules.Plan, given: Mapping[int, np.ndarray], seed: int,
+        num_videos: int = 1, class_label=None, guidance_scale: float = 1.0,
+    ) -> np.ndarray:
+        """[B, F, H, W, 3] floats in [0, 1] from model `label`, with its own way of giving frames."""
+        model = self.models.get(label)
+        output = model.pipe(
+            plan=plan, given=dict(given), seed=seed, num_videos=num_videos, class_labels=class_label,
+            guidance_scale=guidance_scale, autocast_dtype=model.autocast_dtype, conditioning=model.conditioning,
+        )
+        return output.frames
+
+    def _models(self, model: str, compare: str | None) -> list[str]:
+        labels = [model]
+        if compare and compare != model:
+            labels.append(compare)
+        return labels
+
+    def _run(
+        self, model: str, compare: str | None, plan: schedules.Plan, given: Mapping[int, np.ndarray], seed,
+        references: Sequence[tuple[str, np.ndarray]] = (), num_videos: int = 1, class_label=None,
+        guidance_scale: float = 1.0,
+    ) -> TaskResult:
+        """Sample `plan` with the model (and the comparison model, same seed), add reference clips
+        (truth, classical baselines), and write one captioned side-by-side video."""
+        seed = check_seed(seed)
+        started = time.perf_counter()
+        panels = []
+        for label in self._models(model, compare):
+            videos = self._sample(label, plan, given, seed, num_videos, class_label, guidance_scale)
+            name = short_name(label)
+            panels += [(name if num_videos == 1 else f"{name} #{i + 1}", video) for i, video in enumerate(videos)]
+        seconds = time.perf_counter() - started
+        panels += list(references)
+        ncols = num_videos if num_videos > 1 else len(panels)
+        clip = render.captioned_panels(panels, ncols=ncols)
+        given_note = f", given frames {list(plan.given)}" if plan.given else ""
+        info = (
+            f"**Model** {model}" + (f" vs {compare}" if len(self._models(model, compare)) > 1 else "")
+            + f" · **seed** {seed} · **plan** {plan.name}: {plan.num_frames} frames x {plan.num_steps} steps"
+            + f"{given_note} · sampled in {seconds:.2f} s"
+        )
+        return TaskResult(render.write_video(clip), render.write_gif(clip), info, plan, panels)
+
+    # -- the tabs
+
+    def generate(self, model: str, compare: str | None, num_videos, seed, steps, class_label=None, guidance=1.0) -> TaskResult:
+        plan = self.generate_plan(model, steps)
+        count = check_int(num_videos, "The number of videos", 1, MAX_VIDEOS)
+        label = None if class_label in (None, "", "none") else check_int(class_label, "The class", 0, 10**6)
+        return self._run(model, compare, plan, {}, seed, num_videos=count, class_label=label, guidance_scale=float(guidance))
+
+    def generate_plan(self, model: str, steps) -> schedules.Plan:
+        return schedules.synchronous(self.num_frames(model), check_int(steps, "The number of steps", 1, MAX_STEPS))
+
+    def image_to_video(self, model: str, compare: str | None, image, position, seed, steps) -> TaskResult:
+        plan = self.image_to_video_plan(model, steps, position)
+        frame = read_image(image, self.resolution(model), "a first frame")
+        return self._run(model, compare, plan, {plan.given[0]: frame}, seed)
+
+    def image_to_video_plan(self, model: str, steps, position=0) -> schedules.Plan:
+        frames = self.num_frames(model)
+        index = check_int(position, "The position of the image", 0, frames - 1)
+        return schedules.image_to_video(frames, check_int(steps, "The number of steps", 1, MAX_STEPS), given=(index,))
+
+    def interpolate(self, model: str, compare: str | None, start, end, clip, context, between, seed, steps) -> TaskResult:
+        plan = self.interpolate_plan(model, steps, context, between)
+        k, frames, resolution = len(plan.given) // 2, plan.num_frames, self.resolution(model)
+        references = []
+        if clip:
+            truth = read_clip(clip, frames, resolution)
+            given = {index: truth[index] for index in plan.given}
+            fade = cross_fade(torch.from_numpy(truth[None]).float(), k)[0].round().numpy().astype(np.uint8)
+            references = [("truth", truth), ("cross-fade", fade)]
+        elif k > 1:
+            raise FVDMInputError("More than one context frame at each end needs a clip: upload one, or set K to 1.")
+        else:
+            given = {0: read_image(start, resolution, "a start image"), frames - 1: read_image(end, resolution, "an end image")}
+        return self._run(model, compare, plan, given, seed, references=references)
+
+    def interpolate_plan(self, model: str, steps, context=1, between=None) -> schedules.Plan:
+        window = self.num_frames(model)
+        k = check_int(context, "The number of context frames K", 1, (window - 1) // 2)
+        between = window - 2 * k if between in (None, "") else check_int(between, "The number of in-between frames", 1, window - 2 * k)
+        return schedules.interpolation(2 * k + between, check_int(steps, "The number of steps", 1, MAX_STEPS), context=k)
+
+    def predict(self, model: str, compare: str | None, clip, context, seed, steps) -> TaskResult:
+        plan = self.predict_plan(model, steps, context)
+        k = len(plan.given)
+        truth = read_clip(clip, plan.num_frames, self.resolution(model))
+        repeat = repeat_last(torch.from_numpy(truth[None]), k)[0].numpy()
+        references = [("truth", truth), ("repeat last", repeat)]
+        return self._run(model, compare, plan, {i: truth[i] for i in plan.given}, seed, references=references)
+
+    def predict_plan(self, model: str, steps, context=4) -> schedules.Plan:
+        window = self.num_frames(model)
+        k = check_int(context, "The number of given frames K", 1, window - 1)
+        return schedules.prediction(window, check_int(steps, "The number of steps", 1, MAX_STEPS), context=k)
+
+    def long_plan(self, model: str, steps, context=8, stride=None) -> schedules.Plan:
+        """One window of the long video: `context` given frames, then `stride` new ones."""
+        window = self.num_frames(model)
+        k = check_int(context, "The number of context frames", 1, window - 1)
+        stride = window - k if stride in (None, "") else check_int(stride, "The stride", 1, window - k)
+        return schedules.prediction(k + stride, check_int(steps, "The number of steps", 1, MAX_STEPS), context=k)
+
+    def long_video(
+        self, model: str, image, total_frames, context, stride, seed, steps, previous: np.ndarray | None = None
+    ) -> Iterator[LongUpdate]:
+        """Stream a long video window by window; with `previous` frames, continue from their end."""
+        plan = self.long_plan(model, steps, context, stride)
+        total = check_int(total_frames, "The length", 1, MAX_LONG_FRAMES)
+        seed = check_seed(seed)
+        loaded = self.models.get(model)
+        start = [] if previous is None else list(previous)
+        if len(start) + total > 4 * MAX_LONG_FRAMES:
+            raise FVDMInputError(f"The video would pass {4 * MAX_LONG_FRAMES} frames; start a new one.")
+        init = start[-plan.num_frames :] if start else ([read_image(image, loaded.pipe.resolution, "a first frame")] if image else None)
+        frames = [np.asarray(frame) for frame in start]
+        video, video_frames = None, 0
+        started = time.perf_counter()
+        chunks = loaded.pipe.generate_long(
+            total, context_frames=len(plan.given), stride=plan.num_frames - len(plan.given), init_frames=init,
+            num_steps=plan.num_steps, seed=seed, autocast_dtype=loaded.autocast_dtype, conditioning=loaded.conditioning,
+        )
+        for chunk in chunks:
+            frames += list(render.as_uint8(chunk[0]))
+            clip = np.stack(frames)
+            if len(frames) >= 2 * video_frames or len(frames) - len(start) == total:
+                # re-encode only when the video has doubled (and at the end): linear work in all
+                video, video_frames = render.write_video(render.enlarge(clip)), len(frames)
+            recent = range(max(0, len(frames) - 8), len(frames))
+            strip = render.frame_strip(clip[recent.start :], [f"frame {i}" for i in recent], per_row=8)
+            seconds = time.perf_counter() - started
+            info = (
+                f"**{len(frames)} frames** ({len(frames) - len(start)} new of {total}) · **model** {model} · **seed** {seed}"
+                f" · {len(plan.given)} context + {plan.num_frames - len(plan.given)} new frames per window,"
+                f" {plan.num_steps} steps · {seconds:.1f} s"
+            )
+            yield LongUpdate(video, strip, info, clip)
+
+    def studio_generate(self, model: str, rows, steps, gallery, clip, seed, preview_every=5) -> Iterator[StudioUpdate]:
+        """Run the studio's plan, yielding the clean-frame estimates every `preview_every` steps."""
+        plan = rows_to_plan(rows, steps)
+        seed = check_seed(seed)
+        every = check_int(preview_every, "Preview every", 1, MAX_STEPS)
+        loaded = self.models.get(model)
+        if plan.num_frames > loaded.pipe.num_frames:
+            raise FVDMInputError(f"This model makes at most {loaded.pipe.num_frames} frames at once; the plan has {plan.num_frames} rows.")
+        given = self._studio_given(plan, gallery, clip, loaded.pipe.resolution)
+        updates: queue.Queue = queue.Queue()
+
+        def on_step(pipe, step, t_from, tensors):
+            if (step + 1) % every == 0 or step + 1 == plan.num_steps:
+                estimate = format_frames(pipe.decode_latents(tensors["pred_original_sample"][:1]), "np")[0]
+                updates.put(("step", step + 1, plan.timesteps[step + 1].tolist(), estimate))
+
+        def work():
+            try:
+                frames = loaded.pipe(
+                    plan=plan, given=given, seed=seed, autocast_dtype=loaded.autocast_dtype,
+                    conditioning=loaded.conditioning, callback_on_step_end=on_step,
+                    callback_on_step_end_tensor_inputs=("pred_original_sample",),
+                ).frames
+                updates.put(("done", frames))
+            except Exception as error:  # handed to the caller's thread, which raises it
+                updates.put(("error", error))
+
+        started = time.perf_counter()
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        try:
+            while True:
+                kind, *payload = updates.get()
+                if kind == "error":
+                    raise payload[0]
+                if kind == "done":
+                    break
+                step, levels, estimate = payload
+                labels = [f"f{i} given" if i in plan.given else f"f{i} t={t}" for i, t in enumerate(levels)]
+                info = f"step {step} / {plan.num_steps} · {time.perf_counter() - started:.1f} s"
+                yield StudioUpdate(render.frame_strip(estimate, labels, plan.given), plan_image(plan, step), info)
+        finally:
+            if worker.is_alive():  # the page cancelled: stop the sampler after its current step
+                loaded.pipe.request_interrupt()
+                worker.join()
+        video = payload[0][0]
+        panels = [(short_name(model), video)]
+        clip = render.captioned_panels(panels)
+        info = (
+            f"**Model** {model} · **seed** {seed} · **plan** {plan.name}: {plan.num_frames} frames x {plan.num_steps} steps"
+            f" · given frames {list(plan.given)} · {time.perf_counter() - started:.1f} s"
+        )
+        labels = [f"f{i} given" if i in plan.given else f"f{i}" for i in range(plan.num_frames)]
+        result = TaskResult(render.write_video(clip), render.write_gif(clip), info, plan, panels)
+        yield StudioUpdate(render.frame_strip(video, labels, plan.given), plan_image(plan), info, result)
+
+    def _studio_given(self, plan: schedules.Plan, gallery, clip, resolution: int) -> dict[int, np.ndarray]:
+        images = given_images_by_frame(gallery, resolution)
+        missing = [index for index in plan.given if index not in images]
+        if missing and clip:
+            frames = read_clip(clip, max(missing) + 1, resolution, "a clip for the given frames")
+            images.update({index: frames[index] for index in missing})
+            missing = []
+        if missing:
+            raise FVDMInputError(
+                f"Frames {missing} are marked given but have no image: attach one to each, or choose a clip to take them from."
+            )
+        return {index: images[index] for index in plan.given}
+
+
+def short_name(label: str) -> str:
+    """'FVDM (bundled)' -> 'FVDM'; a path or Hub id -> its last part."""
+    return label.split(" (")[0].rstrip("/").split("/")[-1]

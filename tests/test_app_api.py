@@ -1,0 +1,155 @@
+"""The launched Gradio app through `gradio_client`, the way API users (and the benchmark) meet it:
+every endpoint answers with a playable MP4 of the right length, streams arrive in order, bad
+inputs come back as sentences, the app keeps serving, and each model is loaded once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from fvdm import schedules
+from fvdm.video_io import load_video, probe_video
+
+EXAMPLES = "examples"
+TABLE_HEADERS = ["frame", "given", "start", "first", "last"]
+API_NAMES = ["/generate", "/image_to_video", "/interpolate", "/predict", "/long_video", "/studio_generate", "/plan_preview"]
+
+
+@pytest.fixture(scope="module")
+def client(app_server) -> Client:
+    return Client(app_server.url, verbose=False, download_files=True)
+
+
+def table(plan: schedules.Plan) -> dict:
+    from demo.tasks import plan_to_rows
+
+    return {"headers": TABLE_HEADERS, "data": plan_to_rows(plan)}
+
+
+def frames_of(path: str) -> int:
+    return probe_video(path)["num_frames"]
+
+
+def test_the_api_names_are_stable(client):
+    assert set(API_NAMES) <= set(client.view_api(return_format="dict")["named_endpoints"])
+
+
+def test_generate(client, app_server):
+    model, other = app_server.labels
+    video, gif, info = client.predict(model, other, 2, 7, 3, "none", 1, api_name="/generate")
+    assert frames_of(video) == 16
+    assert video.endswith(".mp4") and gif.endswith(".gif")
+    assert "seed** 7" in info and "synchronous: 16 frames x 3 steps" in info
+    height, width = load_video(video).shape[1:3]
+    assert height > 2 * 192 and width > 2 * 192  # two videos (columns) for each of two models (rows)
+
+
+def test_image_to_video(client, app_server):
+    video, _, info = client.predict(
+        app_server.labels[0], "none", handle_file(f"{EXAMPLES}/start-1.png"), 3, 0, 3, api_name="/image_to_video"
+    )
+    assert frames_of(video) == 16 and "given frames [3]" in info
+
+
+def test_interpolate_images_and_clip(client, app_server):
+    model = app_server.labels[0]
+    start, end = handle_file(f"{EXAMPLES}/start-1.png"), handle_file(f"{EXAMPLES}/end-1.png")
+    video, _, _ = client.predict(model, "none", start, end, None, 1, 6, 0, 3, api_name="/interpolate")
+    assert frames_of(video) == 8
+    clip = handle_file(f"{EXAMPLES}/clip-3.mp4")
+    video, _, info = client.predict(model, "none", None, None, clip, 2, 10, 0, 3, api_name="/interpolate")
+    assert frames_of(video) == 14 and "given frames [0, 1, 12, 13]" in info
+
+
+def test_predict(client, app_server):
+    clip = handle_file(f"{EXAMPLES}/clip-2.mp4")
+    video, _, info = client.predict(app_server.labels[0], "none", clip, 4, 0, 3, api_name="/predict")
+    assert frames_of(video) == 16 and "given frames [0, 1, 2, 3]" in info
+
+
+def test_long_video_streams_growing_videos_in_order(client, app_server):
+    job = client.submit(app_server.labels[0], None, 40, 8, 8, 0, 2, api_name="/long_video")
+    updates = list(job)
+    made = [int(update[3].split("**")[1].split()[0]) for update in updates]
+    assert made[:4] == [16, 24, 32, 40]  # a full first window, then 8 new frames per window
+    assert [frames_of(update[0]) for update in updates[:4]] == [16, 16, 32, 40]  # re-encoded when doubled, and at the end
+    assert updates[-1][2].endswith(".gif") and frames_of(updates[-1][0]) == 40
+
+
+def test_studio_streams_estimates_then_the_video(client, app_server):
+    plan = schedules.interpolation(16, 4, context=1)
+    job = client.submit(
+        app_server.labels[0], table(plan), 4, [], handle_file(f"{EXAMPLES}/clip-1.mp4"), 0, 2, api_name="/studio_generate"
+    )
+    updates = list(job)
+    assert [update[4].split(" ·")[0] for update in updates[:2]] == ["step 2 / 4", "step 4 / 4"]
+    assert all(update[2] is None for update in updates[:-1])
+    assert frames_of(updates[-1][2]) == 16
+
+
+def test_plan_preview_draws_valid_plans_and_explains_invalid_ones(client):
+    image, message = client.predict(table(schedules.autoregressive(16, 10, lag=2)), 10 + 2 * 15, api_name="/plan_preview")
+    assert message.startswith("✔ **Valid plan:**") and Image.open(image).size[0] >= 600
+    bad = table(schedules.synchronous(16, 10))
+    bad["data"][4][3:] = [7, 3]
+    image, message = client.predict(bad, 10, api_name="/plan_preview")
+    assert message.startswith("⚠ **Invalid plan:** frame 4: last active step 3 must come after the first active step 7")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "arguments", "sentence"),
+    [
+        ("/image_to_video", ("notes.png", 0, 0, 3), "That file could not be used as an image"),
+        ("/image_to_video", (None, 0, 0, 3), "Please upload a first frame"),
+        ("/predict", ("broken.mp4", 4, 0, 3), "The uploaded video could not be used"),
+        ("/predict", ("clip", 4, 0, 500), "Value 500 is greater than maximum value 100"),
+        ("/generate", (9, 0, 3, "none", 1), "Value 9 is greater than maximum value 4"),
+        ("/interpolate", (None, None, None, 1, 14, 0, 3), "Please upload a start image"),
+    ],
+)
+def test_bad_inputs_are_sentences_and_the_app_keeps_serving(client, app_server, tmp_path, endpoint, arguments, sentence):
+    (tmp_path / "notes.png").write_text("this is not a picture")
+    (tmp_path / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(300))
+    files = {"notes.png": tmp_path / "notes.png", "broken.mp4": tmp_path / "broken.mp4", "clip": f"{EXAMPLES}/clip-1.mp4"}
+    arguments = tuple(handle_file(str(files[a])) if isinstance(a, str) and a in files else a for a in arguments)
+    with pytest.raises(AppError, match=sentence):
+        client.predict(app_server.labels[0], "none", *arguments, api_name=endpoint)
+    video, _, _ = client.predict(app_server.labels[0], "none", 1, 0, 1, "none", 1, api_name="/generate")
+    assert frames_of(video) == 16
+
+
+def test_a_bad_studio_plan_and_unknown_models_are_refused(client, app_server):
+    bad = table(schedules.synchronous(16, 4))
+    bad["data"][2][2] = "lots"
+    with pytest.raises(AppError, match="frame 2: start level must be a whole number"):
+        client.predict(app_server.labels[0], bad, 4, [], None, 0, 2, api_name="/studio_generate")
+    with pytest.raises(AppError, match="/etc/passwd is not in the list of choices"):
+        client.predict("/etc/passwd", "none", 1, 0, 1, "none", 1, api_name="/generate")
+
+
+def test_two_models_are_each_loaded_once_and_reused(client, app_server):
+    first, second = app_server.labels
+    for model, other in [(first, second), (second, first), (first, "none")]:
+        client.predict(model, other, 1, 0, 1, "none", 1, api_name="/generate")
+    assert app_server.models.load_counts[first] == 1 and app_server.models.load_counts[second] == 1
+
+
+def test_the_hosted_app_cannot_be_made_to_read_server_files(client, app_server):
+    with pytest.raises((AppError, ValueError)):
+        client.predict(
+            app_server.labels[0], "none", {"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, 0, 0, 1,
+            api_name="/image_to_video",
+        )
+    assert np.isfinite(frames_of(client.predict(app_server.labels[0], "none", 1, 0, 1, "none", 1, api_name="/generate")[0]))
+
+
+def test_zero_gpu_durations_follow_the_request_size():
+    import app
+
+    generate_duration = app.duration_from(4, videos_at=2)  # generate(model, compare, videos, seed, steps, ...)
+    assert generate_duration("m", "none", 1, 0, 25, "none", 1) < generate_duration("m", "none", 4, 0, 100, "none", 1)
+    assert generate_duration("m", "none", 4, 0, 100, "none", 1) <= 300
+    assert app.gpu_seconds(16, "not a number") == 20
