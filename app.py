@@ -326,7 +326,8 @@ def build_app(models: ModelCache) -> gr.Blocks:
                             long_stop = gr.Button("Stop", variant="stop", min_width=80)
                     with gr.Column(scale=3):
                         long_video_out = gr.Video(label="Video so far", autoplay=True, loop=True, buttons=["download"])
-                        long_strip = gr.Image(label="Newest frames", show_label=True, buttons=["download"])
+                        gr.Markdown("**Newest frames**")
+                        long_strip = gr.Image(label="Newest frames", show_label=False, interactive=False, buttons=["download"])
                         long_gif = gr.File(label="GIF")
                         long_info = gr.Markdown()
                 long_frames = gr.State(None)
@@ -380,7 +381,8 @@ def build_app(models: ModelCache) -> gr.Blocks:
                     studio_every = gr.Slider(1, 20, value=2, step=1, label="Show the estimates every … steps")
                     studio_button = gr.Button("Generate", variant="primary")
                     studio_stop = gr.Button("Stop", variant="stop")
-                studio_strip = gr.Image(label="Live: current clean-frame estimates, with each frame's noise level")
+                gr.Markdown("**Live:** the current clean-frame estimate of every frame, labelled with its noise level")
+                studio_strip = gr.Image(label="Live estimates", show_label=False, interactive=False)
                 with gr.Row():
                     studio_video = gr.Video(label="Result", autoplay=True, loop=True, buttons=["download"])
                     with gr.Column():

@@ -1,6 +1,6 @@
 """Make the README's gallery with the demo's own task functions, on the bundled models.
 
-    python docs/make_gallery.py
+    python -m docs.make_gallery
 
 Every GIF is what the app shows for that task, with the conventional baseline beside FVDM on the same
 seed (given frames by replacement), plus the references (truth, cross-fade, repeat-last). Inputs are
