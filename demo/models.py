@@ -62,12 +62,6 @@ class ModelCache:
             raise FVDMInputError("no model to serve: the bundled models are missing and no --model was given")
         return self.labels[0]
 
-    @property
-    def baseline(self) -> str | None:
-        """The conventional model to compare against, when one is available."""
-        label = BUNDLED_LABELS["baseline"]
-        return label if label in self.sources else None
-
     def get(self, label: str) -> LoadedModel:
         source = self._source(label)
         with self._lock:

@@ -10,20 +10,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from fvdm.video_io import frames_to_grid, save_video
+from fvdm.video_io import frames_to_grid, save_video, to_uint8
 
 PANEL_PX = 192  # each clip is enlarged (nearest neighbour) to about this width on the page
 CAPTION_PX = 22
 FPS = 8
 GIVEN_COLOR = (46, 160, 67)  # the border of given frames, as in the heat maps' legend
 _OUTPUT_DIR = tempfile.TemporaryDirectory(prefix="fvdm-app-")
-
-
-def as_uint8(frames: np.ndarray) -> np.ndarray:
-    """Floats in [0, 1] (the pipeline's output) or uint8 -> uint8."""
-    if frames.dtype == np.uint8:
-        return frames
-    return (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
 
 
 def enlarge(frames: np.ndarray, target_px: int = PANEL_PX) -> np.ndarray:
@@ -49,7 +42,7 @@ def captioned_panels(panels: Sequence[tuple[str, np.ndarray]], ncols: int | None
     """Clips [F, H, W, 3] with captions -> one uint8 clip: each enlarged, captioned above, tiled."""
     tiles = []
     for caption, clip in panels:
-        big = enlarge(as_uint8(clip))
+        big = enlarge(to_uint8(clip))
         bar = caption_bar(caption, big.shape[2])
         tiles.append(np.concatenate([np.broadcast_to(bar, (big.shape[0], *bar.shape)), big], axis=1))
     return frames_to_grid(tiles, ncols=ncols or len(tiles), pad=4)
@@ -73,7 +66,7 @@ def frame_strip(
     frames: np.ndarray, labels: Sequence[str], given: Sequence[int] = (), per_row: int = 8, cell_px: int = 96
 ) -> np.ndarray:
     """Frames [F, H, W, 3] as a labelled contact sheet; given frames get a green border."""
-    frames = as_uint8(frames)
+    frames = to_uint8(frames)
     cells = []
     for index, (frame, label) in enumerate(zip(frames, labels)):
         image = enlarge(frame, cell_px)

@@ -27,12 +27,13 @@ from demo.inputs import (
     read_clip,
     read_image,
 )
-from demo.models import LoadedModel, ModelCache
+from demo.models import ModelCache
 from fvdm import schedules
 from fvdm.baselines import cross_fade, repeat_last
 from fvdm.errors import FVDMInputError
 from fvdm.heatmap import render_plan
 from fvdm.pipeline import format_frames
+from fvdm.video_io import to_uint8
 
 TABLE_HEADERS = ["frame", "given", "start", "first", "last"]
 
@@ -149,22 +150,15 @@ class Tasks:
         (truth, classical baselines), and write one captioned side-by-side video."""
         seed = check_seed(seed)
         started = time.perf_counter()
-        panels = []
-        for label in self._models(model, compare):
+        panels, labels = [], self._models(model, compare)
+        for label in labels:
             videos = self._sample(label, plan, given, seed, num_videos, class_label, guidance_scale)
             name = short_name(label)
             panels += [(name if num_videos == 1 else f"{name} #{i + 1}", video) for i, video in enumerate(videos)]
         seconds = time.perf_counter() - started
         panels += list(references)
         ncols = num_videos if num_videos > 1 else len(panels)
-        clip = render.captioned_panels(panels, ncols=ncols)
-        given_note = f", given frames {list(plan.given)}" if plan.given else ""
-        info = (
-            f"**Model** {model}" + (f" vs {compare}" if len(self._models(model, compare)) > 1 else "")
-            + f" · **seed** {seed} · **plan** {plan.name}: {plan.num_frames} frames x {plan.num_steps} steps"
-            + f"{given_note} · sampled in {seconds:.2f} s"
-        )
-        return TaskResult(render.write_video(clip), render.write_gif(clip), info, plan, panels)
+        return finished_result(" vs ".join(labels), seed, plan, seconds, panels, ncols)
 
     # -- the tabs
 
@@ -248,7 +242,7 @@ class Tasks:
             num_steps=plan.num_steps, seed=seed, autocast_dtype=loaded.autocast_dtype, conditioning=loaded.conditioning,
         )
         for chunk in chunks:
-            frames += list(render.as_uint8(chunk[0]))
+            frames += list(to_uint8(chunk[0]))
             clip = np.stack(frames)
             if len(frames) >= 2 * video_frames or len(frames) - len(start) == total:
                 # re-encode only when the video has doubled (and at the end): linear work in all
@@ -309,15 +303,9 @@ class Tasks:
                 loaded.pipe.request_interrupt()
                 worker.join()
         video = payload[0][0]
-        panels = [(short_name(model), video)]
-        clip = render.captioned_panels(panels)
-        info = (
-            f"**Model** {model} · **seed** {seed} · **plan** {plan.name}: {plan.num_frames} frames x {plan.num_steps} steps"
-            f" · given frames {list(plan.given)} · {time.perf_counter() - started:.1f} s"
-        )
+        result = finished_result(model, seed, plan, time.perf_counter() - started, [(short_name(model), video)])
         labels = [f"f{i} given" if i in plan.given else f"f{i}" for i in range(plan.num_frames)]
-        result = TaskResult(render.write_video(clip), render.write_gif(clip), info, plan, panels)
-        yield StudioUpdate(render.frame_strip(video, labels, plan.given), plan_image(plan), info, result)
+        yield StudioUpdate(render.frame_strip(video, labels, plan.given), plan_image(plan), result.info, result)
 
     def _studio_given(self, plan: schedules.Plan, gallery, clip, resolution: int) -> dict[int, np.ndarray]:
         images = given_images_by_frame(gallery, resolution)
@@ -331,6 +319,20 @@ class Tasks:
                 f"Frames {missing} are marked given but have no image: attach one to each, or choose a clip to take them from."
             )
         return {index: images[index] for index in plan.given}
+
+
+def finished_result(
+    models: str, seed: int, plan: schedules.Plan, seconds: float, panels: list[tuple[str, np.ndarray]],
+    ncols: int | None = None,
+) -> TaskResult:
+    """Write the captioned side-by-side video (MP4 and GIF) and the line that says how it was made."""
+    clip = render.captioned_panels(panels, ncols=ncols)
+    given_note = f", given frames {list(plan.given)}" if plan.given else ""
+    info = (
+        f"**Model** {models} · **seed** {seed} · **plan** {plan.name}: {plan.num_frames} frames x {plan.num_steps} steps"
+        f"{given_note} · sampled in {seconds:.2f} s"
+    )
+    return TaskResult(render.write_video(clip), render.write_gif(clip), info, plan, panels)
 
 
 def short_name(label: str) -> str:

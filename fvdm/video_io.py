@@ -133,7 +133,7 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
             "Expected an image array of shape [H, W], [H, W, 1], [H, W, 3] or [H, W, 4], "
             f"got {list(array.shape)}."
         )
-    pixels = _to_uint8(array, "image")
+    pixels = to_uint8(array, "image")
     if pixels.shape[2] == 1:
         pixels = np.repeat(pixels, 3, axis=2)
     elif pixels.shape[2] == 4:
@@ -147,7 +147,7 @@ def _composite_over_black(rgba: np.ndarray) -> np.ndarray:
     return ((rgba[..., :3].astype(np.uint16) * alpha + 127) // 255).astype(np.uint8)
 
 
-def _to_uint8(array: np.ndarray, what: str) -> np.ndarray:
+def to_uint8(array: np.ndarray, what: str = "frames") -> np.ndarray:
     """Pass uint8 through; map floats in [0, 1] (clipped) to 0..255."""
     if array.dtype == np.uint8:
         return array
@@ -472,7 +472,7 @@ def _as_clip(frames: np.ndarray | Sequence[np.ndarray], what: str) -> np.ndarray
         raise FVDMInputError(
             f"Expected the {what} as frames of shape [F, H, W, 3], got {list(clip.shape)}."
         )
-    return _to_uint8(clip, what)
+    return to_uint8(clip, what)
 
 
 def _write_ffmpeg(

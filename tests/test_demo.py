@@ -14,7 +14,7 @@ from demo.models import ModelCache
 from demo.tasks import Tasks, plan_to_rows, preset_plan, rows_to_plan, short_name
 from fvdm import schedules
 from fvdm.errors import FVDMInputError
-from fvdm.video_io import load_video, probe_video, save_video
+from fvdm.video_io import probe_video, save_video, to_uint8
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -136,7 +136,7 @@ def test_captioned_panels_and_strips():
     tiled = render.captioned_panels([("a", clip), ("b", clip)])
     assert tiled.dtype == np.uint8 and tiled.shape[0] == 6
     assert tiled.shape[2] == 2 * 192 + 4  # two 6x enlarged panels and the padding between them
-    np.testing.assert_array_equal(tiled[:, render.CAPTION_PX :: 6, :192:6][:, :32, :32], render.as_uint8(clip))
+    np.testing.assert_array_equal(tiled[:, render.CAPTION_PX :: 6, :192:6][:, :32, :32], to_uint8(clip))
     strip = render.frame_strip(clip, [f"f{i}" for i in range(6)], given=[0], per_row=4)
     assert strip.shape[0] > strip.shape[1] / 4  # two rows
     assert tuple(strip[0, 0]) == render.GIVEN_COLOR
@@ -166,7 +166,7 @@ def test_image_to_video_keeps_the_image_exactly_anywhere(tasks, models, image_fi
     expected = read_image(image_file, 32, "x")
     assert result.plan.given == (5,) and len(result.panels) == 2  # the model and the comparison model
     for _, clip in result.panels:
-        np.testing.assert_array_equal(render.as_uint8(clip[5]), expected)
+        np.testing.assert_array_equal(to_uint8(clip[5]), expected)
 
 
 def test_interpolate_from_a_clip_shows_truth_and_cross_fade(tasks, models, clip_file):
@@ -175,7 +175,7 @@ def test_interpolate_from_a_clip_shows_truth_and_cross_fade(tasks, models, clip_
     truth = read_clip(clip_file, 10, 32)
     assert result.plan.num_frames == 10 and result.plan.given == (0, 1, 8, 9)
     assert [caption for caption, _ in result.panels] == [short_name(model), "truth", "cross-fade"]
-    generated = render.as_uint8(result.panels[0][1])
+    generated = to_uint8(result.panels[0][1])
     np.testing.assert_array_equal(generated[[0, 1, 8, 9]], truth[[0, 1, 8, 9]])
     assert frame_count(result.video) == 10
     fade = result.panels[2][1]
@@ -198,7 +198,7 @@ def test_predict_keeps_the_context_and_shows_repeat_last(tasks, models, clip_fil
     model, _ = labels(models)
     result = tasks.predict(model, None, clip_file, 4, 0, 2)
     truth = read_clip(clip_file, 16, 32)
-    np.testing.assert_array_equal(render.as_uint8(result.panels[0][1][:4]), truth[:4])
+    np.testing.assert_array_equal(to_uint8(result.panels[0][1][:4]), truth[:4])
     repeat = result.panels[2][1]
     assert result.panels[2][0] == "repeat last" and (repeat[4:] == truth[3]).all()
 
@@ -219,7 +219,7 @@ def test_studio_streams_estimates_then_the_result(tasks, models, image_file, cli
     updates = list(tasks.studio_generate(model, rows, 6, [(image_file, "frame 0")], clip_file, 0, 2))
     assert [update.result is None for update in updates] == [True, True, True, False]
     assert [update.info.split(" ·")[0] for update in updates[:3]] == ["step 2 / 6", "step 4 / 6", "step 6 / 6"]
-    video = render.as_uint8(updates[-1].result.panels[0][1])
+    video = to_uint8(updates[-1].result.panels[0][1])
     np.testing.assert_array_equal(video[0], read_image(image_file, 32, "x"))  # the attached image wins
     np.testing.assert_array_equal(video[15], read_clip(clip_file, 16, 32)[15])  # the clip gives the rest
     with pytest.raises(FVDMInputError, match=r"Frames \[0, 15\] are marked given but have no image"):
