@@ -23,8 +23,14 @@ import torch.nn.functional as F
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from fvdm.timesteps import expand_timesteps
+
+# The SDPA kernel for half-precision attention with gradients on the CPU (see `Attention`); a
+# module setting so that `benchmarks.training` can compare kernels.
+CPU_TRAINING_KERNEL = SDPBackend.MATH
+HALF_PRECISION = (torch.bfloat16, torch.float16)
 
 # name -> (hidden_size, num_heads, depth, patch_size); depth counts spatial + temporal blocks.
 PRESETS: dict[str, dict[str, int]] = {
@@ -96,7 +102,14 @@ class PatchEmbed(nn.Module):
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention over the second-to-last axis of x [..., L, D] (SDPA)."""
+    """Multi-head self-attention over the second-to-last axis of x [..., L, D] (SDPA).
+
+    When gradients are needed on the CPU in half precision (bf16 autocast), SDPA is pinned to its
+    math kernel: PyTorch's CPU flash-attention backward is ~20x slower than its forward there on
+    these short sequences (16 frames, 64 patches) and took half of every training step; the math
+    kernel makes a bf16 step ~1.7x faster (`python -m benchmarks.training`). In float32, and for
+    sampling, the flash kernel is the faster one and stays.
+    """
 
     def __init__(self, hidden_size: int, num_heads: int):
         super().__init__()
@@ -108,7 +121,12 @@ class Attention(nn.Module):
         *lead, length, width = x.shape
         qkv = self.qkv(x.reshape(-1, length, width)).view(-1, length, 3, self.num_heads, width // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each [N, heads, L, head_dim]
-        out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(*lead, length, width)
+        if x.device.type == "cpu" and q.dtype in HALF_PRECISION and torch.is_grad_enabled():
+            with sdpa_kernel(CPU_TRAINING_KERNEL):
+                out = F.scaled_dot_product_attention(q, k, v)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v)
+        out = out.transpose(1, 2).reshape(*lead, length, width)
         return self.proj(out)
 
 

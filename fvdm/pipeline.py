@@ -133,7 +133,10 @@ class FVDMPipeline(DiffusionPipeline):
             raise FVDMInputError(f"class labels must lie in 0..{self.num_classes - 1}")
         return labels.to(self.transformer.device)
 
-    def _predict(self, latents, t, labels, guidance_scale: float, autocast_dtype) -> torch.Tensor:
+    def predict(
+        self, latents: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None,
+        guidance_scale: float = 1.0, autocast_dtype: torch.dtype | None = None,
+    ) -> torch.Tensor:
         """The transformer's output for [B, F, C, h, w] at t [B, F], with classifier-free guidance."""
         model = self.transformer
         guided = guidance_scale != 1.0
@@ -197,7 +200,7 @@ class FVDMPipeline(DiffusionPipeline):
                     break
                 t_from = levels[step].expand(batch, -1)
                 t_to = levels[step + 1].expand(batch, -1)
-                output = self._predict(latents, t_from, labels, guidance_scale, autocast_dtype)
+                output = self.predict(latents, t_from, labels, guidance_scale, autocast_dtype)
                 latents, pred_x0 = self.scheduler.step(
                     output, t_from, t_to, latents, eta=eta, sampler=sampler, generator=generator, return_dict=False
                 )

@@ -15,6 +15,7 @@ from training.evaluate import (
     Sampler,
     clip_quality,
     cross_fade,
+    denoising_psnr,
     evaluate,
     frame_scores,
     main,
@@ -97,11 +98,16 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
     assert long["share_plausible"].keys() == {"fvdm", "conventional", "real"}
     assert all(len(shares) == 2 for shares in long["share_plausible"].values())  # 32 frames = 2 windows of 16
     assert report["timings"]["synthetic/long/conventional"] >= 0 and report["timings"]["total"] > 0
+    denoising = synthetic["denoising"]
+    assert denoising.keys() == {"fvdm", "conventional"}
+    assert list(denoising["fvdm"]) == ["t=100", "t=300", "t=500", "t=700", "t=900"]
+    assert all(score["n"] == 3 for scores in denoising.values() for score in scores.values())
     assert all(math.isfinite(x) for x in _numbers(report))
 
     assert report["markdown"] == markdown
     for text in ("| Method | Interp. K=1 PSNR", "Pred. 4→12 SSIM", "| Conventional + replacement |", "| Cross-fade |",
-                 "| Repeat last frame |", "| Real clips |", "Physics rules", "| Method | 0–15 | 16–31 |"):
+                 "| Repeat last frame |", "| Real clips |", "Physics rules", "| Method | 0–15 | 16–31 |",
+                 "| Method | t=100 | t=300 | t=500 | t=700 | t=900 |"):
         assert text in markdown
 
 
@@ -185,6 +191,18 @@ def test_sampler_batches_clips_and_keeps_each_clips_given_frames():
     videos = Sampler({"fvdm": pipe}, seed=0, batch_size=2).sample("fvdm", plan, truth)
     assert videos.shape == truth.shape
     torch.testing.assert_close(videos[:, list(plan.given)], truth[:, list(plan.given)])
+
+
+def test_one_step_denoising_uses_the_same_noise_for_every_model_and_gets_harder_with_noise():
+    truth = synthetic_clips(3, 16, 32)
+    sampler = Sampler({"fvdm": _tiny_pipeline(0), "conventional": _tiny_pipeline(0)}, seed=0, batch_size=2)
+    scores = denoising_psnr(sampler, truth, levels=(50, 500, 950))
+    assert scores["fvdm"] == scores["conventional"]  # the same model given the same noise
+    means = [scores["fvdm"][f"t={level}"]["mean"] for level in (50, 500, 950)]
+    assert means[0] > means[1] > means[2]
+    # A different noise seed gives different estimates.
+    other = Sampler({"fvdm": _tiny_pipeline(0)}, seed=1, batch_size=2)
+    assert not torch.equal(other.denoise_once("fvdm", truth, 500), sampler.denoise_once("fvdm", truth, 500))
 
 
 def test_window_plausibility_scores_each_full_window():

@@ -5,7 +5,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend
 
+import fvdm.models as models
 from fvdm.errors import FVDMInputError
 from fvdm.models import PRESETS, FVDMTransformer
 from fvdm.official import load_official_transformer
@@ -103,6 +105,47 @@ def test_gradient_checkpointing_gives_the_same_gradients():
 
     for plain, checkpointed in zip(grads(False), grads(True)):
         torch.testing.assert_close(plain, checkpointed)
+
+
+def attention_kernels_used(run) -> set[str]:
+    """Names of the CPU SDPA kernels that `run()` calls."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+        run()
+    return {event.key for event in profiler.key_averages() if "_scaled_dot_product" in event.key}
+
+
+def test_bf16_cpu_training_uses_the_math_kernel_and_everything_else_the_flash_kernel():
+    model = randomize(FVDMTransformer(**SMALL))
+    x, t = torch.randn(1, 4, 3, 8, 8), torch.tensor([[1, 200, 400, 999]])
+
+    def run(bf16: bool, grad: bool):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16), torch.set_grad_enabled(grad):
+            out = model(x, t).float().sum()
+        if grad:
+            out.backward()
+
+    bf16_training = attention_kernels_used(lambda: run(bf16=True, grad=True))
+    assert any("math" in name for name in bf16_training)
+    assert not any("flash" in name for name in bf16_training)
+    for bf16, grad in ((True, False), (False, True), (False, False)):
+        assert any("flash" in name for name in attention_kernels_used(lambda: run(bf16, grad)))
+
+
+def test_both_attention_kernels_give_the_same_outputs_and_gradients(monkeypatch):
+    def run(kernel):
+        monkeypatch.setattr(models, "CPU_TRAINING_KERNEL", kernel)
+        model = randomize(FVDMTransformer(**SMALL)).train()
+        x = torch.randn(2, 4, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = model(x, torch.tensor([[1, 200, 400, 999], [5, 5, 5, 5]])).float()
+        out.square().mean().backward()
+        return out.detach(), [p.grad.clone() for p in model.parameters()]
+
+    (math_out, math_grads), (flash_out, flash_grads) = run(SDPBackend.MATH), run(SDPBackend.FLASH_ATTENTION)
+    # Equal up to bf16 rounding: relative error of the whole tensor under 2%.
+    assert (math_out - flash_out).norm() <= 0.02 * flash_out.norm()
+    for math_grad, flash_grad in zip(math_grads, flash_grads, strict=True):
+        assert (math_grad - flash_grad).norm() <= 0.02 * flash_grad.norm() + 1e-4
 
 
 def test_save_and_load_round_trip_in_safetensors(tmp_path):

@@ -15,6 +15,10 @@ What is measured (every method samples the same clips with the same seeds):
 * Long video (generated window by window with `FVDMPipeline.generate_long`, from an unconditional
   first window, half a window of context): the share of plausible clips in each window-long stretch,
   which shows whether quality drifts over time.
+* One-step denoising: every clip noised to each level in `DENOISING_LEVELS` (all frames, the same
+  noise for every method) and cleaned by one model call; PSNR of that estimate against the clip.
+  No sampling, so it is cheap and smooth: it shows which noise levels a model has learned, and is
+  the figure to watch while a model trains.
 * With `--baseline`, a conventional model (trained with synchronized timesteps only) runs the same
   tasks zero-shot with `conditioning="replacement"`, the standard way to condition such a model.
 * With `--i3d`, the FVD of every generated set against the real clips (`training.fvd`).
@@ -57,7 +61,8 @@ from training.synthetic import SyntheticVideoDataset, WorldConfig, eval_seed
 
 logger = logging.getLogger(__name__)
 
-TASKS = ("interpolation", "prediction", "image_to_video", "unconditional", "long")
+TASKS = ("interpolation", "prediction", "image_to_video", "unconditional", "long", "denoising")
+DENOISING_LEVELS = (100, 300, 500, 700, 900)
 INTERPOLATION_CONTEXTS = (1, 2)
 PREDICTION_CONTEXT = 4
 # Report keys -> table rows, in table order.
@@ -86,7 +91,7 @@ class Task:
 
 
 def build_tasks(tasks: Sequence[str], num_frames: int, steps: int) -> list[Task]:
-    """The sampling tasks among `tasks` ("long" aside), for a model of `num_frames` frames.
+    """The sampling tasks among `tasks` ("long" and "denoising" aside), for a model of `num_frames` frames.
 
     Building every plan first means a model too short for a task fails before any sampling."""
     built = []
@@ -194,6 +199,24 @@ class Sampler:
             videos.append(output.frames.float().cpu())
         return torch.cat(videos)
 
+    @torch.no_grad()
+    def denoise_once(self, method: str, truth: torch.Tensor, level: int) -> torch.Tensor:
+        """Every truth clip [N, F, 3, H, W] noised to `level` on all frames, then the model's one-step
+        clean estimate of it, [N, F, 3, H, W] in [0, 1]. Batch b draws its noise from seed `seed + b`."""
+        pipe = self.models[method]
+        estimates = []
+        for number, part in self._batches(len(truth)):
+            clips = truth[part].to(pipe.device)
+            batch, frames = clips.shape[:2]
+            clean = pipe.encode_pixels(clips.flatten(0, 1)).unflatten(0, (batch, frames))
+            noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(self.seed + number))
+            t = torch.full((batch, frames), level, device=clean.device)
+            noisy = pipe.scheduler.add_noise(clean, noise.to(clean.device), t)
+            output = pipe.predict(noisy, t, autocast_dtype=self.autocast_dtype)
+            estimate = pipe.scheduler.step(output, t, torch.zeros_like(t), noisy).pred_original_sample
+            estimates.append(pipe.decode_latents(estimate).cpu())
+        return torch.cat(estimates)
+
     def sample_long(self, method: str, count: int, total_frames: int, context: int, steps: int) -> np.ndarray:
         """`count` long videos [N, total_frames, H, W, 3] from `generate_long`."""
         pipe = self.models[method]
@@ -277,6 +300,18 @@ def evaluate_section(
     return section
 
 
+def denoising_psnr(sampler: Sampler, truth: torch.Tensor, levels: Sequence[int] = DENOISING_LEVELS) -> dict:
+    """PSNR of every model's one-step clean estimate from each noise level: {method: {"t=500": ...}}."""
+    scores = {}
+    for method in sampler.models:
+        with sampler.timed(f"synthetic/denoising/{method}"):
+            scores[method] = {
+                f"t={level}": summarize(psnr(sampler.denoise_once(method, truth, level), truth).mean(dim=1))
+                for level in levels
+            }
+    return scores
+
+
 def long_drift(sampler: Sampler, count: int, total_frames: int, window: int, steps: int, resolution: int) -> dict:
     """Plausibility per window-long stretch of `count` long videos per model (context: half a window),
     and of as many long real clips of the synthetic world as the reference."""
@@ -338,6 +373,8 @@ def evaluate(
         section_tasks = [task for task in sample_tasks if synthetic or task.name != "unconditional"]
         scorer = FVDScorer(detector, real, batch_size) if detector is not None else None
         result[name] = evaluate_section(sampler, real, section_tasks, synthetic, name, scorer)
+    if "denoising" in tasks:
+        result["synthetic"]["denoising"] = denoising_psnr(sampler, truth["synthetic"])
     if "long" in tasks:
         result["synthetic"]["long"] = long_drift(sampler, long_clips, long_frames, frames, steps, resolution)
     result["timings"] = {**sampler.timings, "total": round(time.perf_counter() - started, 3)}
@@ -377,8 +414,12 @@ def _optional_str(value: object) -> str | None:
 
 
 def _name(pipe: FVDMPipeline) -> str | None:
-    """Where the pipeline was loaded from (None for one built in memory)."""
-    return str(pipe.name_or_path) if pipe.name_or_path else None
+    """Where the pipeline was loaded from (None for one built in memory); relative to the working
+    folder when inside it, so that committed reports name no machine's folders."""
+    if not pipe.name_or_path:
+        return None
+    path = Path(pipe.name_or_path)
+    return str(path.relative_to(Path.cwd()) if path.is_absolute() and path.is_relative_to(Path.cwd()) else path)
 
 
 def run_config(pipe: FVDMPipeline, baseline: FVDMPipeline | None, **options) -> dict:
@@ -418,6 +459,8 @@ def to_markdown(result: dict) -> str:
         "",
     ]
     lines += _section_markdown("Synthetic world, held-out clips", result["synthetic"], titles, physics=True)
+    if "denoising" in result["synthetic"]:
+        lines += _denoising_markdown(result["synthetic"]["denoising"])
     if "long" in result["synthetic"]:
         lines += _drift_markdown(result["synthetic"]["long"])
     if "video_folder" in result:
@@ -492,6 +535,20 @@ def _fvd_markdown(section: dict, titles: dict[str, str]) -> list[str]:
     methods = [m for m in METHODS if any(m in by_task[task] for task in tasks)]
     rows = [[METHODS[m], *(_format("fvd", by_task[task].get(m, {}).get("fvd")) for task in tasks)] for m in methods]
     return ["#### FVD against the real clips (lower is better)", "", *_table(["Method", *(titles[t] for t in tasks)], rows), ""]
+
+
+def _denoising_markdown(denoising: dict) -> list[str]:
+    levels = list(next(iter(denoising.values())))
+    rows = [
+        [METHODS[method].removesuffix(" + replacement"), *(_format("psnr", scores[level]) for level in levels)]
+        for method, scores in denoising.items()
+    ]
+    return [
+        "#### One-step denoising: PSNR (dB) of the clean estimate from noise level t, all frames noised",
+        "",
+        *_table(["Method", *levels], rows),
+        "",
+    ]
 
 
 def _drift_markdown(long: dict) -> list[str]:
