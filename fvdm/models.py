@@ -16,6 +16,7 @@ Shapes: B batch, F frames, C channels, H x W frame size, p patch, P = (H/p)(W/p)
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -121,10 +122,8 @@ class Attention(nn.Module):
         *lead, length, width = x.shape
         qkv = self.qkv(x.reshape(-1, length, width)).view(-1, length, 3, self.num_heads, width // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each [N, heads, L, head_dim]
-        if x.device.type == "cpu" and q.dtype in HALF_PRECISION and torch.is_grad_enabled():
-            with sdpa_kernel(CPU_TRAINING_KERNEL):
-                out = F.scaled_dot_product_attention(q, k, v)
-        else:
+        cpu_training = x.device.type == "cpu" and q.dtype in HALF_PRECISION and torch.is_grad_enabled()
+        with sdpa_kernel(CPU_TRAINING_KERNEL) if cpu_training else contextlib.nullcontext():
             out = F.scaled_dot_product_attention(q, k, v)
         out = out.transpose(1, 2).reshape(*lead, length, width)
         return self.proj(out)
