@@ -85,15 +85,16 @@ def resolve_source(source: str | os.PathLike | None) -> Path:
 
 def default_conditioning(source: str | os.PathLike | None) -> str:
     """How to give frames to this model: "replacement" for a conventional model (trained with one
-    shared timestep per clip, PTSS p = 0), else "vectorized" (FVDM)."""
+    shared timestep per clip, PTSS p = 0, and never with given frames), else "vectorized" (FVDM)."""
     folder = resolve_source(source)
     facts_file = folder / TRAINING_FACTS_FILE
     if folder.is_dir() and facts_file.is_file():
         try:
-            p = float(json.loads(facts_file.read_text())["config"]["ptss"]["p"])
-        except (ValueError, KeyError, TypeError) as error:
+            ptss = json.loads(facts_file.read_text())["config"]["ptss"]
+            p, given_p = float(ptss["p"]), float(ptss.get("given_p", 0.0))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise FVDMInputError(f"{facts_file} is damaged ({error}); re-export the model") from error
-        return "replacement" if p == 0 else "vectorized"
+        return "replacement" if p == 0 and given_p == 0 else "vectorized"
     return "vectorized"
 
 

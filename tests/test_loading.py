@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import huggingface_hub.constants
 import pytest
 import torch
@@ -95,3 +97,22 @@ def test_bundled_models_absent_and_present(model_dir, tmp_path, monkeypatch):
     assert load_pipeline("baseline", device="cpu").num_frames == WINDOW
     monkeypatch.setitem(fvdm.loading.BUNDLED_MODELS, "fvdm", model_dir)
     assert load_pipeline(device="cpu").num_frames == WINDOW
+
+
+@pytest.mark.parametrize("ptss, expected", [
+    ({"p": 0.0}, "replacement"),  # a conventional model, exported before given frames existed
+    ({"p": 0.0, "given_p": 0.0}, "replacement"),
+    ({"p": 0.2, "given_p": 0.0}, "vectorized"),
+    ({"p": 0.0, "given_p": 0.3}, "vectorized"),  # trained with given frames at t = 0: holds them itself
+])
+def test_default_conditioning_follows_the_training_facts(tmp_path, ptss, expected):
+    (tmp_path / "model_index.json").write_text("{}")
+    (tmp_path / fvdm.loading.TRAINING_FACTS_FILE).write_text(json.dumps({"config": {"ptss": ptss}}))
+    assert fvdm.loading.default_conditioning(tmp_path) == expected
+
+
+def test_default_conditioning_of_damaged_training_facts(tmp_path):
+    (tmp_path / "model_index.json").write_text("{}")
+    (tmp_path / fvdm.loading.TRAINING_FACTS_FILE).write_text(json.dumps({"config": {"ptss": [0.2]}}))
+    with pytest.raises(FVDMInputError, match="is damaged"):
+        fvdm.loading.default_conditioning(tmp_path)

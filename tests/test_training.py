@@ -21,6 +21,7 @@ from safetensors.torch import load_file
 
 from fvdm import FVDMPipeline, schedules
 from fvdm.errors import FVDMInputError
+from fvdm.models import FVDMTransformer
 from fvdm.scheduler import FVDMScheduler
 from fvdm.video_io import load_video, save_video
 from training import train as trainer
@@ -103,6 +104,81 @@ def test_ptss_timesteps_are_uniform_in_both_kinds():
         assert torch.allclose(counts, torch.full((10,), 0.1), atol=0.01)
 
 
+def given_pattern(row: torch.Tensor) -> str:
+    """Which of sample_given_frames' patterns a row of given flags is ("none" when nothing is given)."""
+    frames, count = row.numel(), int(row.sum())
+    if count == 0:
+        return "none"
+    if row[:count].all():
+        return "prefix"
+    half = count // 2
+    if count % 2 == 0 and row[:half].all() and row[frames - half:].all():
+        return "ends"
+    return "scattered"
+
+
+def test_given_frames_follow_the_conditional_tasks_patterns():
+    torch.manual_seed(3)
+    given = trainer.sample_given_frames(6000, 16, 1.0)
+    assert given.shape == (6000, 16) and given.dtype == torch.bool
+    assert not given.all(dim=1).any()  # always something to generate
+    patterns = [given_pattern(row) for row in given]
+    assert patterns.count("none") / len(patterns) < 0.01  # scattered keyframes that happen to miss every frame
+    shares = {name: patterns.count(name) / len(patterns) for name in ("prefix", "ends", "scattered")}
+    assert all(0.25 < share < 0.42 for share in shares.values()), shares  # 1/3 each (a few look alike)
+    prefix_lengths = {int(row.sum()) for row, name in zip(given, patterns) if name == "prefix"}
+    assert prefix_lengths == set(range(1, 9))  # 1 to frames / 2
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3])
+def test_given_frames_go_to_a_share_p_of_the_clips(p):
+    torch.manual_seed(4)
+    before = torch.get_rng_state()
+    given = trainer.sample_given_frames(20000, 16, p)
+    if p == 0:  # nothing drawn: runs trained before the option existed reproduce exactly
+        assert not given.any() and torch.equal(torch.get_rng_state(), before)
+    share = given.any(dim=1).float().mean().item()
+    assert abs(share - p) < 4 * math.sqrt(p * (1 - p) / 20000) + 1e-9
+
+
+def test_given_frames_enter_clean_at_t0_and_are_left_out_of_the_loss():
+    """The model sees given frames exactly (x_t == x0, t == 0), and whatever it answers on them does
+    not change the loss, while an answer changed on a generated frame does."""
+    config = load_config(TINY, ["ptss.given_p=1.0", "ptss.p=0.5", "diffusion.prediction_type=v_prediction"])
+    scheduler = trainer.build_scheduler(config.diffusion)
+    model = FVDMTransformer(sample_size=8, num_frames=8, in_channels=3, hidden_size=32, depth=2, num_heads=2,
+                            patch_size=4)
+    x0 = torch.rand(4, 8, 3, 8, 8) * 2 - 1
+    seen = {}
+
+    def record(module, args):
+        seen["given"] = (args[0] == x0).all(dim=(2, 3, 4))  # noised frames never equal x0 exactly
+        seen["t"] = args[1]
+
+    def shift(frames_of):
+        def hook(module, args, output):
+            return output + 100.0 * frames_of(seen["given"])[:, :, None, None, None]
+        return hook
+
+    def loss_with(hook=None) -> float:
+        torch.manual_seed(5)
+        handles = [model.register_forward_pre_hook(record)]
+        if hook:
+            handles.append(model.register_forward_hook(hook))
+        try:
+            return trainer.diffusion_loss(model, scheduler, x0, None, config).item()
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    plain = loss_with()
+    given = seen["given"]
+    assert given.any() and (~given).any(dim=1).all()
+    assert (seen["t"][given] == 0).all()
+    assert loss_with(shift(lambda g: g.float())) == pytest.approx(plain, rel=1e-6)
+    assert loss_with(shift(lambda g: (~g).float())) > plain + 1000
+
+
 def test_label_dropout_uses_the_null_class():
     torch.manual_seed(0)
     labels = torch.randint(0, 3, (10000,))
@@ -179,6 +255,7 @@ def test_overrides_are_parsed_and_type_checked():
     ("run.export=1", "run.export must be bool"),
     ("ptss.mode=frame", "ptss.mode must be one of batch, sample"),
     ("ptss.p=1.5", r"ptss.p must lie in \[0, 1\]"),
+    ("ptss.given_p=-0.1", r"ptss.given_p must lie in \[0, 1\]"),
     ("data.kind=folder", "needs data.root"),
     ("lr=1", "must look like section.key=value"),
 ])
@@ -287,12 +364,13 @@ def test_loss_goes_down_when_overfitting_a_few_clips(tmp_path):
 
 
 def test_every_option_at_once_trains(tmp_path):
-    """Class labels with dropout, learned variance, v-prediction, accumulation, cosine warm-up, bf16."""
+    """Class labels with dropout, learned variance, v-prediction, accumulation, cosine warm-up, bf16,
+    given frames."""
     run = run_training(
         tmp_path / "options", "model.class_conditional=true", "diffusion.learn_sigma=true",
         "diffusion.prediction_type=v_prediction", "optim.grad_accum=2", "optim.schedule=cosine",
         "optim.warmup_steps=2", "run.mixed_precision=bf16", "data.channels=1", "run.steps=3",
-        "run.log_every=1", "run.preview_every=3", "model.gradient_checkpointing=true",
+        "run.log_every=1", "run.preview_every=3", "model.gradient_checkpointing=true", "ptss.given_p=0.5",
     )
     assert all(math.isfinite(r["loss"]) for r in read_log(run))
     pipe = FVDMPipeline.from_pretrained(run / "pipeline")
@@ -301,6 +379,8 @@ def test_every_option_at_once_trains(tmp_path):
     assert pipe.scheduler.config.prediction_type == "v_prediction"
     assert json.loads((run / "run.json").read_text())["global_batch"] == 4
     assert load_video(run / "previews" / "step_0000003.gif").shape[0] == 8
+    card = (run / "pipeline" / "README.md").read_text()
+    assert "probabilistic timestep sampling with p = 0.2" in card and "given frames" in card and "a share 0.5" in card
 
 
 def test_training_on_a_video_folder_survives_bad_files(tmp_path, caplog):

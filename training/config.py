@@ -77,6 +77,9 @@ class PTSSConfig:
 
     p: float = 0.2
     mode: Literal["batch", "sample"] = "batch"  # batch: one coin per step (official); sample: one per clip
+    # Share of clips trained the way the conditional tasks sample: some frames given clean at t = 0
+    # (a prefix, both ends or scattered keyframes) and left out of the loss. 0 is the paper's PTSS.
+    given_p: float = 0.0
 
 
 @dataclass
@@ -217,6 +220,7 @@ def check_config(config: TrainConfig) -> None:
     m, d, data, o, r = config.model, config.diffusion, config.data, config.optim, config.run
     rules = [
         (0 <= config.ptss.p <= 1, "ptss.p must lie in [0, 1]"),
+        (0 <= config.ptss.given_p <= 1, "ptss.given_p must lie in [0, 1]"),
         (0 <= m.class_dropout < 1, "model.class_dropout must lie in [0, 1)"),
         (d.num_train_timesteps >= 2, "diffusion.num_train_timesteps must be at least 2"),
         (data.num_frames >= 3, "data.num_frames must be at least 3 (previews interpolate between two frames)"),
