@@ -81,8 +81,8 @@ def sample_given_frames(batch: int, frames: int, p: float, device: torch.device 
     A share `p` of the clips is given frames the way the pipeline's plans give them: a prefix of 1
     to frames/2 frames (image-to-video, prediction, long-video context), the first and last 1 to
     frames/4 frames (interpolation), or scattered keyframes (each frame with probability 1/4, so
-    now and then none). At least one frame of every clip is left to generate. With `p` = 0 nothing is drawn, so the random
-    stream, and with it every run trained before this option existed, stays as it was.
+    now and then none). At least one frame of every clip is left to generate. With `p` = 0 nothing
+    is drawn, so the random stream, and with it every run trained before this option, is unchanged.
     """
     if p == 0:
         return torch.zeros(batch, frames, dtype=torch.bool, device=device)
