@@ -18,12 +18,13 @@ from training.evaluate import (
     denoising_psnr,
     evaluate,
     frame_scores,
+    paired_differences,
     main,
     repeat_last,
     synthetic_clips,
     window_plausibility,
 )
-from training.metrics import PSNR_CAP_DB
+from training.metrics import PSNR_CAP_DB, summarize
 from training.synthetic import write_video_folder
 
 pytestmark = [
@@ -89,6 +90,15 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
     assert synthetic["reconstruction"]["prediction"].keys() == {"fvdm", "conventional", "repeat_last"}
     for entry in synthetic["reconstruction"]["prediction"].values():
         assert entry["psnr"]["n"] == 3 and entry["ssim"]["n"] == 3
+    paired = synthetic["paired"]
+    assert paired.keys() == synthetic["reconstruction"].keys()
+    assert paired["prediction"].keys() == {"conventional", "repeat_last"}
+    for task, by_method in paired.items():
+        for method, difference in by_method.items():
+            scores = synthetic["reconstruction"][task]
+            # The mean of per-clip differences is the difference of the means.
+            expected = scores["fvdm"]["psnr"]["mean"] - scores[method]["psnr"]["mean"]
+            assert difference["psnr"]["mean"] == pytest.approx(expected, abs=1e-5) and difference["psnr"]["n"] == 3
     assert synthetic["generation"].keys() == {"image_to_video", "unconditional"}
     for entries in synthetic["generation"].values():
         assert entries.keys() == {"fvdm", "conventional"}
@@ -107,7 +117,8 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
     assert report["markdown"] == markdown
     for text in ("| Method | Interp. K=1 PSNR", "Pred. 4→12 SSIM", "| Conventional + replacement |", "| Cross-fade |",
                  "| Repeat last frame |", "| Real clips |", "Physics rules", "| Method | 0–15 | 16–31 |",
-                 "| Method | t=100 | t=300 | t=500 | t=700 | t=900 |"):
+                 "| Method | t=100 | t=300 | t=500 | t=700 | t=900 |", "| FVDM minus | Interp. K=1 PSNR",
+                 "#### Paired differences"):
         assert text in markdown
 
 
@@ -168,6 +179,26 @@ def test_cross_fade_blends_the_inner_given_frames_and_keeps_the_given_ones():
     torch.testing.assert_close(faded[:, [0, 1, 4, 5]], clip[:, [0, 1, 4, 5]])
     torch.testing.assert_close(faded[:, 2], clip[:, 1] * 2 / 3 + clip[:, 4] / 3)
     torch.testing.assert_close(faded[:, 3], clip[:, 1] / 3 + clip[:, 4] * 2 / 3)
+
+
+def test_paired_differences_cancel_what_the_clips_share():
+    # Clip difficulty varies a lot, the gap between the methods hardly: the per-method intervals
+    # overlap, the paired one is tight and positive.
+    difficulty = torch.tensor([10.0, 14.0, 18.0, 22.0, 26.0, 30.0])
+    gap = torch.tensor([1.0, 1.2, 0.8, 1.1, 0.9, 1.0])
+    scores = {
+        "fvdm": {"psnr": difficulty + gap, "ssim": torch.full((6,), 0.5)},
+        "cross_fade": {"psnr": difficulty, "ssim": torch.full((6,), 0.6)},
+    }
+    paired = paired_differences(scores)
+
+    assert paired.keys() == {"cross_fade"}
+    psnr_gap = paired["cross_fade"]["psnr"]
+    assert psnr_gap["mean"] == pytest.approx(1.0) and psnr_gap["ci95"] < 0.2 and psnr_gap["n"] == 6
+    assert paired["cross_fade"]["ssim"]["mean"] == pytest.approx(-0.1)
+    better, worse = summarize(scores["fvdm"]["psnr"]), summarize(scores["cross_fade"]["psnr"])
+    assert better["mean"] - better["ci95"] < worse["mean"] + worse["ci95"]
+    assert paired_differences({"cross_fade": scores["cross_fade"]}) == {}
 
 
 def test_repeat_last_holds_the_last_given_frame():

@@ -8,7 +8,9 @@ What is measured (every method samples the same clips with the same seeds):
 * Interpolation with K = 1 and K = 2 given frames at each end, and prediction from 4 given frames:
   PSNR and SSIM (`training.metrics`) of the generated frames only, averaged per clip, then over clips
   (mean, std and 95% confidence interval). Classical baselines: a cross-fade between the given ends
-  (interpolation) and repeating the last given frame (prediction).
+  (interpolation) and repeating the last given frame (prediction). Because every method scores the
+  same clips, the report also gives the model minus each other method, paired clip by clip: its
+  interval is the one that says whether the model beats a reference.
 * Image-to-video (frame 0 given) and unconditional generation: the object-physics score of
   `training.physics` (share of plausible clips and the share passing each rule) and the sharpness
   figure, with the real clips themselves as the reference row.
@@ -233,12 +235,30 @@ class Sampler:
 # ----------------------------------------------------------------------------- scoring
 
 
-def frame_scores(video: torch.Tensor, truth: torch.Tensor, frames: Sequence[int]) -> dict[str, dict[str, float]]:
-    """PSNR and SSIM of `frames` against the truth: per clip the mean over those frames, then
-    summarized over clips."""
+def clip_scores(video: torch.Tensor, truth: torch.Tensor, frames: Sequence[int]) -> dict[str, torch.Tensor]:
+    """PSNR and SSIM of `frames` against the truth, per clip the mean over those frames: [N] each."""
     index = list(frames)
     generated, target = video[:, index], truth[:, index]
-    return {"psnr": summarize(psnr(generated, target).mean(dim=1)), "ssim": summarize(ssim(generated, target).mean(dim=1))}
+    return {"psnr": psnr(generated, target).mean(dim=1), "ssim": ssim(generated, target).mean(dim=1)}
+
+
+def frame_scores(video: torch.Tensor, truth: torch.Tensor, frames: Sequence[int]) -> dict[str, dict[str, float]]:
+    """`clip_scores` summarized over clips."""
+    return {metric: summarize(values) for metric, values in clip_scores(video, truth, frames).items()}
+
+
+def paired_differences(scores: dict[str, dict[str, torch.Tensor]], reference: str = "fvdm") -> dict:
+    """`reference` minus every other method, clip by clip, summarized over clips.
+
+    All methods score the same clips, so most of the spread between clips (some clips are simply
+    harder) cancels in the difference: its interval says whether one method beats another far more
+    sharply than two overlapping per-method intervals can."""
+    if reference not in scores:
+        return {}
+    return {
+        method: {metric: summarize(scores[reference][metric] - values[metric]) for metric in values}
+        for method, values in scores.items() if method != reference
+    }
 
 
 def clip_quality(clips, synthetic: bool) -> dict:
@@ -288,14 +308,21 @@ def evaluate_section(
 ) -> dict:
     """Every task and method on one set of ground-truth clips [N, F, 3, H, W]: frame scores for
     tasks with a classical baseline ("reconstruction"), clip quality for the others ("generation")."""
-    section: dict = {"clips": len(truth), "reconstruction": {}, "generation": {}}
+    section: dict = {"clips": len(truth), "reconstruction": {}, "generation": {}, "paired": {}}
     for task in tasks:
         entries = section["reconstruction" if task.classic else "generation"][task.name] = {}
+        per_clip = {}
         for method, video in task_videos(sampler, task, truth, name):
-            entry = frame_scores(video, truth, task.plan.generated) if task.classic else clip_quality(video, synthetic)
+            if task.classic:
+                per_clip[method] = clip_scores(video, truth, task.plan.generated)
+                entry = {metric: summarize(values) for metric, values in per_clip[method].items()}
+            else:
+                entry = clip_quality(video, synthetic)
             if fvd_scorer:
                 entry["fvd"] = fvd_scorer(video)
             entries[method] = entry
+        if task.classic:
+            section["paired"][task.name] = paired_differences(per_clip)
     section["real"] = clip_quality(truth, synthetic)
     return section
 
@@ -483,6 +510,7 @@ def _section_markdown(title: str, section: dict, titles: dict[str, str], physics
         for m in methods
     ]
     lines = [f"### {title} ({section['clips']} clips)", "", *_table(header, rows), ""]
+    lines += _paired_markdown(section.get("paired", {}), titles)
     if physics and section["generation"]:
         lines += _rules_markdown(section, titles)
     return lines + _fvd_markdown(section, titles)
@@ -503,15 +531,30 @@ def _value(entry: dict | None, metric: str):
     return entry.get(metric)
 
 
-def _format(metric: str, value) -> str:
+def _format(metric: str, value, signed: bool = False) -> str:
     if value is None:
         return "–"
     if metric in ("psnr", "ssim"):
-        digits = 2 if metric == "psnr" else 3
-        return f"{value['mean']:.{digits}f} ± {value['ci95']:.{digits}f}"
+        digits, sign = (2 if metric == "psnr" else 3), ("+" if signed else "")
+        return f"{value['mean']:{sign}.{digits}f} ± {value['ci95']:.{digits}f}"
     if metric == "plausible":
         return f"{100 * value:.1f}%"
     return f"{value:.0f}" if metric == "sharpness" else f"{value:.1f}"
+
+
+def _paired_markdown(paired: dict, titles: dict[str, str]) -> list[str]:
+    """FVDM minus each other method on the same clips, per reconstruction task."""
+    columns = [(task, metric) for task, by_method in paired.items() if by_method for metric in ("psnr", "ssim")]
+    methods = [m for m in METHODS if any(m in paired[task] for task, _ in columns)]
+    if not methods:
+        return []
+    header = ["FVDM minus", *(f"{titles[task]} {METRIC_TITLES[metric]}" for task, metric in columns)]
+    rows = [[METHODS[m], *(_format(metric, paired[task].get(m, {}).get(metric), signed=True) for task, metric in columns)]
+            for m in methods]
+    return [
+        "#### Paired differences: FVDM minus each method on the same clips (mean ± 95% CI; positive: FVDM is better)",
+        "", *_table(header, rows), "",
+    ]
 
 
 def _rules_markdown(section: dict, titles: dict[str, str]) -> list[str]:
