@@ -111,8 +111,6 @@ def given_pattern(row: torch.Tensor) -> str:
         return "none"
     if row[:count].all():
         return "prefix"
-    if row[frames - count:].all():
-        return "suffix"
     half = count // 2
     if count % 2 == 0 and row[:half].all() and row[frames - half:].all():
         return "ends"
@@ -130,21 +128,6 @@ def test_given_frames_follow_the_conditional_tasks_patterns():
     assert all(0.25 < share < 0.42 for share in shares.values()), shares  # 1/3 each (a few look alike)
     prefix_lengths = {int(row.sum()) for row, name in zip(given, patterns) if name == "prefix"}
     assert prefix_lengths == set(range(1, 9))  # 1 to frames / 2
-
-
-def test_suffixes_join_the_patterns_only_when_asked():
-    torch.manual_seed(3)
-    without = trainer.sample_given_frames(6000, 16, 1.0)
-    torch.manual_seed(3)
-    with_suffix = trainer.sample_given_frames(6000, 16, 1.0, suffix=True)
-    looks_like_a_suffix = sum(given_pattern(row) == "suffix" for row in without) / len(without)
-    assert looks_like_a_suffix < 0.01  # only scattered keyframes that happen to sit at the end
-    patterns = [given_pattern(row) for row in with_suffix]
-    shares = {name: patterns.count(name) / len(patterns) for name in ("prefix", "ends", "scattered", "suffix")}
-    assert all(0.19 < share < 0.32 for share in shares.values()), shares  # a quarter each (a few look alike)
-    suffix_lengths = {int(row.sum()) for row, name in zip(with_suffix, patterns) if name == "suffix"}
-    assert suffix_lengths == set(range(1, 9))  # 1 to frames / 2, like the prefixes
-    assert not with_suffix.all(dim=1).any()
 
 
 @pytest.mark.parametrize("p", [0.0, 0.3])
@@ -388,7 +371,6 @@ def test_every_option_at_once_trains(tmp_path):
         "diffusion.prediction_type=v_prediction", "optim.grad_accum=2", "optim.schedule=cosine",
         "optim.warmup_steps=2", "run.mixed_precision=bf16", "data.channels=1", "run.steps=3",
         "run.log_every=1", "run.preview_every=3", "model.gradient_checkpointing=true", "ptss.given_p=0.5",
-        "ptss.given_suffix=true",
     )
     assert all(math.isfinite(r["loss"]) for r in read_log(run))
     pipe = FVDMPipeline.from_pretrained(run / "pipeline")
@@ -398,7 +380,7 @@ def test_every_option_at_once_trains(tmp_path):
     assert json.loads((run / "run.json").read_text())["global_batch"] == 4
     assert load_video(run / "previews" / "step_0000003.gif").shape[0] == 8
     card = (run / "pipeline" / "README.md").read_text()
-    assert "probabilistic timestep sampling with p = 0.2" in card and "suffixes included" in card and "a share 0.5" in card
+    assert "probabilistic timestep sampling with p = 0.2" in card and "given frames" in card and "a share 0.5" in card
 
 
 def test_training_on_a_video_folder_survives_bad_files(tmp_path, caplog):

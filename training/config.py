@@ -80,9 +80,6 @@ class PTSSConfig:
     # Share of clips trained the way the conditional tasks sample: some frames given clean at t = 0
     # (a prefix, both ends or scattered keyframes) and left out of the loss. 0 is the paper's PTSS.
     given_p: float = 0.0
-    # Also give suffixes (the last frames), so the model learns to carry frames after a gap back in
-    # time as well as frames before it forward. Off by default: older runs keep their random stream.
-    given_suffix: bool = False
 
 
 @dataclass

@@ -121,8 +121,7 @@ def model_card(run_dir: Path, config: TrainConfig, pipe: FVDMPipeline, step: int
     if ptss.p > 0:
         objectives.append(f"FVDM: probabilistic timestep sampling with p = {ptss.p} ({ptss.mode} mode)")
     if ptss.given_p > 0:
-        suffixes = ", suffixes included" if ptss.given_suffix else ""
-        objectives.append(f"given frames (clean, at t = 0, out of the loss{suffixes}) in a share {ptss.given_p} of the clips")
+        objectives.append(f"given frames (clean, at t = 0, out of the loss) in a share {ptss.given_p} of the clips")
     kind = "; ".join(objectives) or "conventional baseline: one shared timestep per clip (PTSS p = 0)"
     space = f"latents of the VAE `{config.data.vae}`" if config.data.vae else "pixels"
     front_matter = {

@@ -75,28 +75,24 @@ def drop_labels(labels: torch.Tensor, null_class: int, p: float) -> torch.Tensor
     return torch.where(torch.rand(labels.shape, device=labels.device) < p, null_class, labels)
 
 
-def sample_given_frames(
-    batch: int, frames: int, p: float, device: torch.device | str = "cpu", suffix: bool = False
-) -> torch.Tensor:
+def sample_given_frames(batch: int, frames: int, p: float, device: torch.device | str = "cpu") -> torch.Tensor:
     """Which frames each clip is given [batch, frames] (bool): the conditional tasks' patterns.
 
     A share `p` of the clips is given frames the way the pipeline's plans give them: a prefix of 1
     to frames/2 frames (image-to-video, prediction, long-video context), the first and last 1 to
     frames/4 frames (interpolation), or scattered keyframes (each frame with probability 1/4, so
-    now and then none); with `suffix`, also the last 1 to frames/2 frames, each pattern then a
-    quarter of the clips. At least one frame of every clip is left to generate. With `p` = 0 nothing
+    now and then none). At least one frame of every clip is left to generate. With `p` = 0 nothing
     is drawn, so the random stream, and with it every run trained before this option, is unchanged.
     """
     if p == 0:
         return torch.zeros(batch, frames, dtype=torch.bool, device=device)
     index = torch.arange(frames, device=device)
-    pattern = torch.randint(0, 4 if suffix else 3, (batch, 1), device=device)
-    length = torch.randint(1, max(frames // 2, 1) + 1, (batch, 1), device=device)
+    pattern = torch.randint(0, 3, (batch, 1), device=device)
+    prefix = index < torch.randint(1, max(frames // 2, 1) + 1, (batch, 1), device=device)
     end = torch.randint(1, max(frames // 4, 1) + 1, (batch, 1), device=device)
     ends = (index < end) | (index >= frames - end)
     scattered = torch.rand(batch, frames, device=device) < 0.25
-    given = torch.where(pattern == 0, index < length, torch.where(pattern == 1, ends, scattered))
-    given = torch.where(pattern == 3, index >= frames - length, given)
+    given = torch.where(pattern == 0, prefix, torch.where(pattern == 1, ends, scattered))
     given &= ~given.all(dim=1, keepdim=True)  # a clip with every frame given is trained like the rest
     return given & (torch.rand(batch, 1, device=device) < p)
 
@@ -109,7 +105,7 @@ def diffusion_loss(
     there is nothing to learn from them."""
     batch, frames, channels = x0.shape[:3]
     t = sample_timesteps(batch, frames, len(scheduler), config.ptss.p, config.ptss.mode, x0.device)
-    given = sample_given_frames(batch, frames, config.ptss.given_p, x0.device, config.ptss.given_suffix)
+    given = sample_given_frames(batch, frames, config.ptss.given_p, x0.device)
     t = t.masked_fill(given, 0)
     noise = torch.randn_like(x0)
     x_t = torch.where(given[:, :, None, None, None], x0, scheduler.add_noise(x0, noise, t))
