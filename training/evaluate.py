@@ -242,9 +242,14 @@ def clip_scores(video: torch.Tensor, truth: torch.Tensor, frames: Sequence[int])
     return {"psnr": psnr(generated, target).mean(dim=1), "ssim": ssim(generated, target).mean(dim=1)}
 
 
+def summarize_scores(scores: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    """Per-clip scores (metric -> [N]) summarized over clips."""
+    return {metric: summarize(values) for metric, values in scores.items()}
+
+
 def frame_scores(video: torch.Tensor, truth: torch.Tensor, frames: Sequence[int]) -> dict[str, dict[str, float]]:
     """`clip_scores` summarized over clips."""
-    return {metric: summarize(values) for metric, values in clip_scores(video, truth, frames).items()}
+    return summarize_scores(clip_scores(video, truth, frames))
 
 
 def paired_differences(scores: dict[str, dict[str, torch.Tensor]], reference: str = "fvdm") -> dict:
@@ -315,7 +320,7 @@ def evaluate_section(
         for method, video in task_videos(sampler, task, truth, name):
             if task.classic:
                 per_clip[method] = clip_scores(video, truth, task.plan.generated)
-                entry = {metric: summarize(values) for metric, values in per_clip[method].items()}
+                entry = summarize_scores(per_clip[method])
             else:
                 entry = clip_quality(video, synthetic)
             if fvd_scorer:
