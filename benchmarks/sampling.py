@@ -1,8 +1,9 @@
-"""CPU (or GPU) time to sample one 16-frame video with the bundled model, fp32 against bf16 autocast.
+"""CPU (or GPU) time to sample one 16-frame video with the bundled model: fp32 against bf16 autocast,
+DDIM against DDPM steps.
 
     python -m benchmarks.sampling [--model fvdm] [--steps 25] [--repeats 5] [--threads N]
 
-Both precisions run in the same process, alternating, so the ratio is fair on a noisy machine.
+All four variants run in the same process, alternating, so the ratios are fair on a noisy machine.
 The issue's target is well under 2 s per video at the default 25 steps on 2 CPU cores.
 """
 
@@ -18,9 +19,9 @@ import torch
 from fvdm import load_pipeline, schedules
 
 
-def time_video(pipe, plan, autocast_dtype) -> float:
+def time_video(pipe, plan, autocast_dtype, sampler) -> float:
     start = time.perf_counter()
-    pipe(plan=plan, seed=0, autocast_dtype=autocast_dtype)
+    pipe(plan=plan, seed=0, autocast_dtype=autocast_dtype, sampler=sampler)
     return time.perf_counter() - start
 
 
@@ -36,13 +37,15 @@ def main(argv: list[str] | None = None) -> None:
     pipe = load_pipeline(args.model)
     pipe.set_progress_bar_config(disable=True)
     plan = schedules.synchronous(pipe.num_frames, args.steps)
-    precisions = {"fp32": None, "bf16_autocast": torch.bfloat16}
-    for dtype in precisions.values():
-        time_video(pipe, plan, dtype)  # warm-up
-    timings = {name: [] for name in precisions}
+    variants = {f"{precision}_{sampler}": (dtype, sampler)
+                for precision, dtype in (("fp32", None), ("bf16_autocast", torch.bfloat16))
+                for sampler in ("ddim", "ddpm")}
+    for variant in variants.values():
+        time_video(pipe, plan, *variant)  # warm-up
+    timings = {name: [] for name in variants}
     for _ in range(args.repeats):
-        for name, dtype in precisions.items():
-            timings[name].append(time_video(pipe, plan, dtype))
+        for name, variant in variants.items():
+            timings[name].append(time_video(pipe, plan, *variant))
     medians = {name: round(statistics.median(values), 3) for name, values in timings.items()}
     print(json.dumps({
         "benchmark": "sampling",
@@ -52,8 +55,10 @@ def main(argv: list[str] | None = None) -> None:
         "frames": pipe.num_frames,
         "resolution": pipe.resolution,
         "steps": args.steps,
+        "default_sampler": pipe.scheduler.config.sampler,
         "median_s_per_video": medians,
-        "bf16_speedup": round(medians["fp32"] / medians["bf16_autocast"], 2),
+        "bf16_speedup": round(medians["fp32_ddpm"] / medians["bf16_autocast_ddpm"], 2),
+        "ddpm_over_ddim_bf16": round(medians["bf16_autocast_ddpm"] / medians["bf16_autocast_ddim"], 2),
         "target_s": 2.0,
     }))
 

@@ -34,6 +34,7 @@ from fvdm.heatmap import save_plan_png
 from fvdm.loading import default_conditioning, load_pipeline
 from fvdm.official import pipeline_from_official_checkpoint
 from fvdm.pipeline import FVDMPipeline
+from fvdm.scheduler import SAMPLERS
 from fvdm.schedules import Plan
 from fvdm.video_io import frames_to_grid, load_image, load_video, save_video
 
@@ -211,7 +212,7 @@ def _add_generate(commands) -> None:
     sub.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0, metavar="N", help="default: %(default)s")
     sub.add_argument("--num-videos", type=int_in(1, MAX_VIDEOS), default=1, metavar="N", help="default: %(default)s")
     sub.add_argument("--eta", type=number(0), default=0.0, help="DDIM noise, 0 = deterministic (default)")
-    sub.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim", help="default: %(default)s")
+    sub.add_argument("--sampler", choices=SAMPLERS, help="default: the model's own (its scheduler config)")
     sub.add_argument(
         "--guidance",
         type=number(),

@@ -20,7 +20,7 @@ from diffusers.utils import BaseOutput
 from fvdm import schedules
 from fvdm.errors import FVDMInputError
 from fvdm.models import FVDMTransformer
-from fvdm.scheduler import FVDMScheduler
+from fvdm.scheduler import SAMPLERS, FVDMScheduler
 from fvdm.video_io import resize_center_crop, to_rgb_array
 
 CONDITIONING_MODES = ("vectorized", "replacement")
@@ -165,7 +165,7 @@ class FVDMPipeline(DiffusionPipeline):
         labels: torch.Tensor | None = None,
         guidance_scale: float = 1.0,
         eta: float = 0.0,
-        sampler: str = "ddim",
+        sampler: str | None = None,
         autocast_dtype: torch.dtype | None = None,
         callback_on_step_end: Callable | None = None,
         callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",),
@@ -181,6 +181,8 @@ class FVDMPipeline(DiffusionPipeline):
         """
         if conditioning not in CONDITIONING_MODES:
             raise FVDMInputError(f"conditioning must be one of {CONDITIONING_MODES}; got {conditioning!r}")
+        if sampler is not None and sampler not in SAMPLERS:
+            raise FVDMInputError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
         device = self.transformer.device
         config = self.transformer.config
         size = config.sample_size
@@ -258,7 +260,7 @@ class FVDMPipeline(DiffusionPipeline):
         generator: torch.Generator | None = None,
         num_steps: int = 25,
         eta: float = 0.0,
-        sampler: str = "ddim",
+        sampler: str | None = None,
         output_type: str = "np",
         autocast_dtype: torch.dtype | None = None,
         callback_on_step_end: Callable | None = None,
@@ -273,7 +275,8 @@ class FVDMPipeline(DiffusionPipeline):
         t_from, tensors)` runs after every step with the requested tensors ("latents",
         "pred_original_sample") and may return {"latents": ...}; `pipe.request_interrupt()` stops early.
         `conditioning="replacement"` runs the given frames the conventional zero-shot way (see
-        `denoise`), for models trained with synchronized timesteps only.
+        `denoise`), for models trained with synchronized timesteps only. `sampler` ("ddim" with
+        `eta`, or "ddpm") defaults to the model's own, `scheduler.config.sampler`.
         """
         if plan is None:
             plan = schedules.synchronous(num_frames=self.num_frames, num_steps=num_steps)
@@ -331,7 +334,7 @@ class FVDMPipeline(DiffusionPipeline):
         seed: int | None = None,
         generator: torch.Generator | None = None,
         eta: float = 0.0,
-        sampler: str = "ddim",
+        sampler: str | None = None,
         autocast_dtype: torch.dtype | None = None,
         conditioning: str = "vectorized",
     ) -> Iterator[np.ndarray]:

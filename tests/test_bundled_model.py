@@ -30,6 +30,8 @@ def test_both_models_ship_as_safetensors_with_a_card_and_their_training_facts():
         assert "library_name: diffusers" in (folder / "README.md").read_text()
         facts = json.loads((folder / TRAINING_FACTS_FILE).read_text())
         assert (facts["config"]["ptss"]["p"] > 0) == (name == "fvdm")
+        # Both sample with DDPM by default, the sampler they were evaluated with (docs/results/eval.md).
+        assert load_pipeline(name).scheduler.config.sampler == facts["config"]["diffusion"]["sampler"] == "ddpm"
     assert default_conditioning(None) == "vectorized" and default_conditioning("baseline") == "replacement"
 
 

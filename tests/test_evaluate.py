@@ -84,6 +84,7 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
     config = report["config"]
     assert config["model"] == str(model_dirs / "fvdm") and config["baseline"] == str(model_dirs / "baseline")
     assert (config["clips"], config["steps"], config["seed"], config["num_frames"], config["resolution"]) == (3, 2, 0, 16, 32)
+    assert (config["sampler"], config["eta"]) == ("ddim", 0.0)
     synthetic = report["synthetic"]
     assert synthetic["reconstruction"].keys() == {"interpolation_k1", "interpolation_k2", "prediction"}
     assert synthetic["reconstruction"]["interpolation_k2"].keys() == {"fvdm", "conventional", "cross_fade"}
@@ -118,7 +119,7 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
     for text in ("| Method | Interp. K=1 PSNR", "Pred. 4→12 SSIM", "| Conventional + replacement |", "| Cross-fade |",
                  "| Repeat last frame |", "| Real clips |", "Physics rules", "| Method | 0–15 | 16–31 |",
                  "| Method | t=100 | t=300 | t=500 | t=700 | t=900 |", "| FVDM minus | Interp. K=1 PSNR",
-                 "#### Paired differences"):
+                 "#### Paired differences", "2 DDIM sampling steps"):
         assert text in markdown
 
 
@@ -126,9 +127,12 @@ def test_cli_on_a_video_folder_with_fvd_and_bf16_and_no_baseline(model_dirs, tin
     folder = tmp_path / "videos"
     write_video_folder(folder, count=3, split="eval", fmt="gif")
     report, markdown = _run_cli(tmp_path, "--model", str(model_dirs / "fvdm"), "--video-folder", str(folder),
-                                "--i3d", str(tiny_i3d), "--bf16", "--tasks", "prediction,image_to_video")
+                                "--i3d", str(tiny_i3d), "--bf16", "--tasks", "prediction,image_to_video",
+                                "--sampler", "ddpm")
 
     assert report["config"]["autocast"] == "bfloat16" and report["config"]["baseline"] is None
+    assert report["config"]["sampler"] == "ddpm" and "2 DDPM sampling steps" in markdown
+    assert report["config"]["eta"] == 0.0
     assert "long" not in report["synthetic"] and "unconditional" not in report["synthetic"]["generation"]
     folder_section = report["video_folder"]
     assert folder_section["clips"] == 3
@@ -224,6 +228,40 @@ def test_sampler_batches_clips_and_keeps_each_clips_given_frames():
     torch.testing.assert_close(videos[:, list(plan.given)], truth[:, list(plan.given)])
 
 
+def test_the_sampler_option_reaches_every_sample_and_keeps_them_reproducible():
+    pipe = _tiny_pipeline(0)
+    truth = synthetic_clips(2, 16, 32)
+    plan = schedules.prediction(num_frames=16, num_steps=3, context=4)
+
+    def sample(sampler: str, eta: float = 0.0) -> torch.Tensor:
+        return Sampler({"fvdm": pipe}, seed=0, batch_size=2, sampler=sampler, eta=eta).sample("fvdm", plan, truth)
+
+    ddim, ddpm, noisy_ddim = sample("ddim"), sample("ddpm"), sample("ddim", eta=1.0)
+    torch.testing.assert_close(ddpm, sample("ddpm"))  # the ancestral noise comes from the batch's seed
+    generated = list(plan.generated)
+    assert not torch.allclose(ddpm[:, generated], ddim[:, generated])
+    assert not torch.allclose(noisy_ddim[:, generated], ddim[:, generated])
+    for video in (ddpm, noisy_ddim):
+        torch.testing.assert_close(video[:, list(plan.given)], truth[:, list(plan.given)])
+
+
+def test_without_a_sampler_every_model_samples_with_the_evaluated_model_s_own():
+    pipe, baseline = _tiny_pipeline(0), _tiny_pipeline(1)
+    pipe.scheduler = FVDMScheduler.from_config(pipe.scheduler.config, sampler="ddpm")
+
+    def run(**options) -> tuple[dict, list[float]]:
+        report = evaluate(pipe, baseline, clips=1, steps=2, tasks=["prediction"], batch_size=1, **options)
+        entries = report["synthetic"]["reconstruction"]["prediction"]
+        return report, [entries[method]["psnr"]["mean"] for method in ("fvdm", "conventional")]
+
+    report, scores = run()
+    assert report["config"]["sampler"] == "ddpm" and "2 DDPM sampling steps" in report["markdown"]
+    assert run(sampler="ddpm")[1] == scores  # the baseline too samples with DDPM, not its own DDIM
+    forced, forced_scores = run(sampler="ddim", eta=0.5)
+    assert "2 DDIM (eta 0.5) sampling steps" in forced["markdown"]
+    assert all(a != b for a, b in zip(scores, forced_scores))
+
+
 def test_one_step_denoising_uses_the_same_noise_for_every_model_and_gets_harder_with_noise():
     truth = synthetic_clips(3, 16, 32)
     sampler = Sampler({"fvdm": _tiny_pipeline(0), "conventional": _tiny_pipeline(0)}, seed=0, batch_size=2)
@@ -270,6 +308,10 @@ def test_other_bad_inputs_are_input_errors(model_dirs, tmp_path):
         evaluate(pipe, tasks=["interpolation", "dance"])
     with pytest.raises(FVDMInputError, match="clips must be at least 1"):
         evaluate(pipe, clips=0)
+    with pytest.raises(FVDMInputError, match="sampler must be one of ddim, ddpm; got 'euler'"):
+        evaluate(pipe, clips=1, sampler="euler")
+    with pytest.raises(FVDMInputError, match="eta must be at least 0"):
+        evaluate(pipe, clips=1, eta=-0.5)
     with pytest.raises(FVDMInputError, match="long_frames"):
         evaluate(pipe, tasks=["long"], long_frames=8)
     with pytest.raises(FVDMInputError, match="video folder"):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from helpers import RESOLUTION, WINDOW, tiny_pipeline, tiny_vae
 
-from fvdm import FVDMInputError, FVDMPipeline, schedules
+from fvdm import FVDMInputError, FVDMPipeline, FVDMScheduler, schedules
 from fvdm.video_io import resize_center_crop, to_rgb_array
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -51,6 +51,26 @@ def test_save_and_load_give_the_same_video(pipe, tmp_path):
     loaded.set_progress_bar_config(disable=True)
     plan = schedules.autoregressive(WINDOW, STEPS, lag=1)
     np.testing.assert_array_equal(loaded(plan=plan, seed=0).frames, pipe(plan=plan, seed=0).frames)
+
+
+def test_the_model_s_own_sampler_is_the_default_for_clips_and_long_videos():
+    ddpm = tiny_pipeline()
+    ddpm.scheduler = FVDMScheduler.from_config(ddpm.scheduler.config, sampler="ddpm")
+    plan = schedules.prediction(WINDOW, STEPS, context=1)
+    given = {0: random_image(0)}
+
+    def clip(**options) -> np.ndarray:
+        return ddpm(plan=plan, given=given, seed=0, **options).frames
+
+    def long(**options) -> np.ndarray:
+        return np.concatenate(list(ddpm.generate_long(10, 3, num_steps=2, seed=0, **options)), axis=1)
+
+    np.testing.assert_array_equal(clip(), clip(sampler="ddpm"))
+    assert not np.allclose(clip(), clip(sampler="ddim"))
+    np.testing.assert_array_equal(long(), long(sampler="ddpm"))
+    assert not np.allclose(long(), long(sampler="ddim"))
+    with pytest.raises(FVDMInputError, match="sampler must be one of ddim, ddpm; got 'heun'"):
+        clip(sampler="heun")
 
 
 def test_sampling_turns_the_noise_into_clean_frames(pipe):

@@ -172,9 +172,28 @@ def test_rising_noise_and_bad_shapes_are_rejected():
         scheduler.add_noise(x, x, torch.tensor([[1000, 0]]))
 
 
+def test_the_config_sampler_is_the_default_step_and_a_call_can_override_it():
+    x, eps = torch.randn(1, 2, 3, 4, 4), torch.randn(1, 2, 3, 4, 4)
+    t_from, t_to = torch.tensor([[600, 600]]), torch.tensor([[400, 400]])
+
+    def step(scheduler: FVDMScheduler, **options) -> torch.Tensor:
+        return scheduler.step(eps, t_from, t_to, x, generator=torch.Generator().manual_seed(0), **options).prev_sample
+
+    ddpm, ddim = FVDMScheduler(sampler="ddpm"), FVDMScheduler()
+    assert ddim.config.sampler == "ddim"
+    assert torch.equal(step(ddpm), step(ddim, sampler="ddpm"))
+    assert torch.equal(step(ddim), step(ddpm, sampler="ddim"))
+    assert not torch.allclose(step(ddpm), step(ddim))
+    with pytest.raises(ValueError, match="sampler must be one of ddim, ddpm; got 'euler'"):
+        FVDMScheduler(sampler="euler")
+    with pytest.raises(ValueError, match="sampler must be one of"):
+        step(ddim, sampler="euler")
+
+
 def test_config_round_trip(tmp_path):
-    scheduler = FVDMScheduler(beta_schedule="cosine", prediction_type="v_prediction", clip_sample=True)
+    scheduler = FVDMScheduler(beta_schedule="cosine", prediction_type="v_prediction", clip_sample=True, sampler="ddpm")
     scheduler.save_pretrained(tmp_path)
     loaded = FVDMScheduler.from_pretrained(tmp_path)
     assert loaded.config.beta_schedule == "cosine" and loaded.config.prediction_type == "v_prediction"
+    assert loaded.config.sampler == "ddpm"
     assert torch.equal(loaded.alphas_cumprod, scheduler.alphas_cumprod)

@@ -282,7 +282,8 @@ def test_the_bundled_pair_differs_only_in_ptss_and_folder():
     fvdm = load_config(REPO / "training" / "configs" / "synthetic-32.yaml")
     baseline = load_config(REPO / "training" / "configs" / "synthetic-32-baseline.yaml")
     assert (fvdm.ptss.p, fvdm.ptss.given_p, baseline.ptss.p, baseline.ptss.given_p) == (0.2, 0.5, 0.0, 0.0)
-    assert (fvdm.model, fvdm.data, fvdm.optim) == (baseline.model, baseline.data, baseline.optim)
+    assert (fvdm.model, fvdm.data, fvdm.optim, fvdm.diffusion) == (baseline.model, baseline.data, baseline.optim, baseline.diffusion)
+    assert fvdm.diffusion.sampler == "ddpm"
     assert fvdm.model.preset == "cpu-small" and fvdm.run.mixed_precision == "bf16"
 
 
@@ -293,7 +294,7 @@ def test_the_bundled_pair_differs_only_in_ptss_and_folder():
 def tiny_run(tmp_path_factory) -> Path:
     """8 steps of the tiny config with previews and export (shared by several tests)."""
     return run_training(tmp_path_factory.mktemp("runs") / "tiny", "run.steps=8", "run.log_every=2",
-                        "run.checkpoint_every=2", "run.preview_every=4")
+                        "run.checkpoint_every=2", "run.preview_every=4", "diffusion.sampler=ddpm")
 
 
 def test_a_run_writes_logs_checkpoints_previews_and_a_pipeline(tiny_run):
@@ -324,13 +325,14 @@ def test_the_exported_pipeline_loads_and_generates(tiny_run):
     assert frames.shape == (1, 4, 16, 16, 3) and np.isfinite(frames).all()
     assert frames[0, 0].max() == 0 and frames[0, 3].min() == 1  # given frames come back as given
     assert pipe.scheduler.config.clip_sample  # pixel models keep their clean-frame estimates in range
+    assert pipe.scheduler.config.sampler == "ddpm"  # the run's diffusion.sampler is the model's default
     # the transformer holds the EMA weights, not the last training weights
     ema = final_state(tiny_run, 8)[1]
     assert all(torch.equal(p, e) for p, e in zip(pipe.transformer.parameters(), ema))
     card = (tiny_run / "pipeline" / "README.md").read_text()
     front = yaml.safe_load(card.split("---")[1])
     assert front["library_name"] == "diffusers" and front["license"] == "apache-2.0" and "fvdm" in front["tags"]
-    assert "8 steps" in card and "p = 0.2" in card and "bouncing-shapes" in card
+    assert "8 steps" in card and "p = 0.2" in card and "bouncing-shapes" in card and "DDPM by default" in card
 
 
 def test_export_cli_with_fp16_storage_and_an_evaluation_table(tiny_run, tmp_path):

@@ -47,6 +47,7 @@ class DiffusionConfig:
     beta_schedule: Literal["linear", "scaled_linear", "cosine"] = "linear"
     prediction_type: Literal["epsilon", "v_prediction"] = "epsilon"
     learn_sigma: bool = False  # also learn the variance (IDDPM hybrid loss: MSE + variational bound)
+    sampler: Literal["ddim", "ddpm"] = "ddim"  # the exported model's default sampling step (and the previews')
 
 
 @dataclass

@@ -24,6 +24,8 @@ What is measured (every method samples the same clips with the same seeds):
 * With `--baseline`, a conventional model (trained with synchronized timesteps only) runs the same
   tasks zero-shot with `conditioning="replacement"`, the standard way to condition such a model.
 * With `--i3d`, the FVD of every generated set against the real clips (`training.fvd`).
+* Every model samples with the same step: the evaluated model's own (`scheduler.config.sampler`),
+  or the one `--sampler` names (`--eta` adds DDIM noise).
 
 The ground truth is the synthetic world at the model's frame count and resolution (eval seeds, never
 trained on); `--video-folder` adds the same reconstruction tasks and image-to-video (sharpness, FVD;
@@ -54,6 +56,7 @@ from fvdm.baselines import cross_fade, repeat_last
 from fvdm.errors import FVDMInputError
 from fvdm.loading import load_pipeline
 from fvdm.pipeline import FVDMPipeline
+from fvdm.scheduler import SAMPLERS
 from fvdm.video_io import load_video
 from training.data import find_videos
 from training.fvd import clip_features, frechet_distance, load_detector
@@ -174,6 +177,8 @@ class Sampler:
     seed: int
     batch_size: int
     autocast_dtype: torch.dtype | None = None
+    sampler: str | None = None  # None: each model's own
+    eta: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
     def _batches(self, count: int) -> Iterator[tuple[int, slice]]:
@@ -196,7 +201,8 @@ class Sampler:
             given = {index: truth[part, index] for index in plan.given}
             output = pipe(
                 plan=plan, given=given, num_videos=part.stop - part.start, seed=self.seed + number, output_type="pt",
-                autocast_dtype=self.autocast_dtype, conditioning=CONDITIONING[method],
+                autocast_dtype=self.autocast_dtype, conditioning=CONDITIONING[method], sampler=self.sampler,
+                eta=self.eta,
             )
             videos.append(output.frames.float().cpu())
         return torch.cat(videos)
@@ -227,6 +233,7 @@ class Sampler:
             chunks = pipe.generate_long(
                 total_frames, context_frames=context, num_steps=steps, num_videos=part.stop - part.start,
                 seed=self.seed + number, autocast_dtype=self.autocast_dtype, conditioning=CONDITIONING[method],
+                sampler=self.sampler, eta=self.eta,
             )
             videos.append(np.concatenate(list(chunks), axis=1))
         return np.concatenate(videos)
@@ -373,6 +380,8 @@ def evaluate(
     i3d: str | os.PathLike | None = None,
     autocast_dtype: torch.dtype | None = None,
     batch_size: int = 16,
+    sampler: str | None = None,
+    eta: float = 0.0,
 ) -> dict:
     """Evaluate `pipe` (and the conventional `baseline`, sampled with replacement) on `clips` held-out
     clips; see the module docstring. Returns the report: {"config", "synthetic", ["video_folder"],
@@ -380,11 +389,15 @@ def evaluate(
 
     `long_clips` long videos of `long_frames` frames are made per model; each costs about
     `2 * long_frames / num_frames` times as much as a clip of the other tasks. `batch_size` clips are
-    sampled at once; `autocast_dtype` (e.g. torch.bfloat16) runs the transformer under autocast.
+    sampled at once; `autocast_dtype` (e.g. torch.bfloat16) runs the transformer under autocast;
+    `sampler` ("ddim" or "ddpm"; default: `pipe`'s own) and `eta` choose the sampling step, the
+    same for every model.
     """
     started = time.perf_counter()
     tasks = _check_tasks(tasks)
     _check_inputs(pipe, baseline, tasks, long_frames, clips=clips, steps=steps, long_clips=long_clips, batch_size=batch_size)
+    sampler = sampler or pipe.scheduler.config.sampler
+    _check_sampler(sampler, eta)
     frames, resolution = pipe.num_frames, pipe.resolution
     sample_tasks = build_tasks(tasks, frames, steps)
     truth = {"synthetic": synthetic_clips(clips, frames, resolution)}
@@ -394,22 +407,23 @@ def evaluate(
     if detector is not None and min(len(real) for real in truth.values()) < 2:
         raise FVDMInputError("FVD needs at least 2 clips")
 
-    sampler = Sampler({"fvdm": pipe} | ({"conventional": baseline} if baseline else {}), seed, batch_size, autocast_dtype)
+    models = {"fvdm": pipe} | ({"conventional": baseline} if baseline else {})
+    runner = Sampler(models, seed, batch_size, autocast_dtype, sampler, eta)
     result: dict = {"config": run_config(
         pipe, baseline, clips=clips, steps=steps, seed=seed, tasks=list(tasks), long_frames=long_frames,
-        long_clips=long_clips, batch_size=batch_size, autocast=_optional_str(autocast_dtype),
+        long_clips=long_clips, batch_size=batch_size, autocast=_optional_str(autocast_dtype), sampler=sampler, eta=eta,
         video_folder=_optional_str(video_folder), i3d=_optional_str(i3d), eval_seeds=[eval_seed(0), eval_seed(clips - 1)],
     )}
     for name, real in truth.items():
         synthetic = name == "synthetic"
         section_tasks = [task for task in sample_tasks if synthetic or task.name != "unconditional"]
         scorer = FVDScorer(detector, real, batch_size) if detector is not None else None
-        result[name] = evaluate_section(sampler, real, section_tasks, synthetic, name, scorer)
+        result[name] = evaluate_section(runner, real, section_tasks, synthetic, name, scorer)
     if "denoising" in tasks:
-        result["synthetic"]["denoising"] = denoising_psnr(sampler, truth["synthetic"])
+        result["synthetic"]["denoising"] = denoising_psnr(runner, truth["synthetic"])
     if "long" in tasks:
-        result["synthetic"]["long"] = long_drift(sampler, long_clips, long_frames, frames, steps, resolution)
-    result["timings"] = {**sampler.timings, "total": round(time.perf_counter() - started, 3)}
+        result["synthetic"]["long"] = long_drift(runner, long_clips, long_frames, frames, steps, resolution)
+    result["timings"] = {**runner.timings, "total": round(time.perf_counter() - started, 3)}
     result["markdown"] = to_markdown(result)
     return result
 
@@ -420,6 +434,13 @@ def _check_tasks(tasks: Sequence[str]) -> tuple[str, ...]:
     if unknown or not tasks:
         raise FVDMInputError(f"tasks must be among {', '.join(TASKS)}; got {', '.join(tasks) or 'none'}")
     return tuple(task for task in TASKS if task in tasks)
+
+
+def _check_sampler(sampler: str, eta: float) -> None:
+    if sampler not in SAMPLERS:
+        raise FVDMInputError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
+    if not eta >= 0:
+        raise FVDMInputError(f"eta must be at least 0; got {eta}")
 
 
 def _check_inputs(
@@ -483,7 +504,7 @@ def to_markdown(result: dict) -> str:
         f"## Evaluation of {config['model'] or 'an in-memory model'}",
         "",
         (
-            f"{config['steps']} sampling steps, seed {config['seed']}, {config['num_frames']} frames of "
+            f"{config['steps']} {_sampler_title(config)} sampling steps, seed {config['seed']}, {config['num_frames']} frames of "
             f"{config['resolution']} x {config['resolution']} px; run time {_duration(result['timings']['total'])}. "
             "PSNR (dB) and SSIM: generated frames only, mean ± 95% CI over clips. Plausible: share of clips "
             "obeying the synthetic world's physics. Sharpness: variance of the Laplacian (real clips as reference)."
@@ -498,6 +519,12 @@ def to_markdown(result: dict) -> str:
     if "video_folder" in result:
         lines += _section_markdown(f"Video folder {config['video_folder']}", result["video_folder"], titles, physics=False)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _sampler_title(config: dict) -> str:
+    """"DDIM", "DDIM (eta 0.5)" or "DDPM"."""
+    sampler, eta = config["sampler"], config["eta"]
+    return sampler.upper() + (f" (eta {eta:g})" if sampler == "ddim" and eta else "")
 
 
 def _duration(seconds: float) -> str:
@@ -645,6 +672,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
     parser.add_argument("--batch-size", type=int, default=16, help="clips sampled at once (default 16)")
     parser.add_argument("--bf16", action="store_true", help="run the transformer under bfloat16 autocast")
+    parser.add_argument("--sampler", choices=SAMPLERS, help="sampling step for every model (default: the model's own)")
+    parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise, 0 = deterministic (default 0)")
     return parser
 
 
@@ -666,6 +695,7 @@ def run(args: argparse.Namespace) -> dict:
         tasks=[task.strip() for task in args.tasks.split(",") if task.strip()],
         long_frames=args.long_frames, long_clips=args.long_clips, video_folder=args.video_folder, i3d=args.i3d,
         autocast_dtype=torch.bfloat16 if args.bf16 else None, batch_size=args.batch_size,
+        sampler=args.sampler, eta=args.eta,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")

@@ -40,6 +40,7 @@ def build_scheduler(config: DiffusionConfig, clip_sample: bool = False) -> FVDMS
         prediction_type=config.prediction_type,
         variance_type="learned_range" if config.learn_sigma else "fixed_small",
         clip_sample=clip_sample,
+        sampler=config.sampler,
     )
 
 
@@ -141,6 +142,7 @@ def model_card(run_dir: Path, config: TrainConfig, pipe: FVDMPipeline, step: int
         ("video", f"{frames} frames of {size}x{size}, {config.data.channels} channel(s), diffused in {space}"),
         ("prediction", (f"{diffusion.prediction_type}, {diffusion.beta_schedule} betas, "
                         f"{diffusion.num_train_timesteps} steps{variance}")),
+        ("sampling", f"{diffusion.sampler.upper()} by default (`sampler=` picks the other)"),
         ("classes", str(transformer.num_classes) if transformer.num_classes else "unconditional"),
         ("training", (f"{step} steps at global batch {batch} ({step * batch} clips), "
                       f"{facts['num_processes']} process(es), EMA {config.optim.ema_decay}")),
