@@ -472,6 +472,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def run_process_group(command: list[str], env: dict[str, str], seconds: float) -> tuple[int, str]:
+    """Run `command` in its own process group; (exit status, stderr). A run past `seconds` fails the test
+    after killing the whole group: a launcher whose rank hangs in a collective never exits by itself."""
+    process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        stderr = process.communicate(timeout=seconds)[1]
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stderr = process.communicate()[1]
+        pytest.fail(f"{' '.join(command[:4])} ... did not finish in {seconds} s:\n{stderr[-3000:]}")
+    return process.returncode, stderr
+
+
 def test_two_processes_train_together_under_accelerate_launch(tmp_path):
     run_dir = tmp_path / "ddp"
     command = [
@@ -481,8 +495,8 @@ def test_two_processes_train_together_under_accelerate_launch(tmp_path):
         f"run.dir={run_dir}", "run.steps=3", "run.log_every=1", "run.checkpoint_every=3", *QUIET,
     ]
     env = {**subprocess_env(), "ACCELERATE_USE_CPU": "true"}  # DDP over gloo on CPU processes
-    result = subprocess.run(command, env=env, capture_output=True, cwd=REPO, check=False)
-    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    returncode, stderr = run_process_group(command, env, seconds=240)  # about 10 s when all is well
+    assert returncode == 0, stderr[-3000:]
     facts = json.loads((run_dir / "run.json").read_text())
     assert facts["num_processes"] == 2 and facts["global_batch"] == 4
     ranks = facts["processes"]
