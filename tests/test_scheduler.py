@@ -100,6 +100,25 @@ def test_ddim_with_eta_adds_the_right_noise():
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10, atol=1e-10)
 
 
+def test_a_large_eta_re_noises_the_clean_estimate_to_the_target_level_and_no_further():
+    scheduler = FVDMScheduler()
+    t_from, t_to = torch.tensor([[999, 400]]), torch.tensor([[959, 360]])
+    x, eps = torch.randn(1, 2, 3, 8, 8, dtype=torch.float64), torch.randn(1, 2, 3, 8, 8, dtype=torch.float64)
+
+    def step(eta: float) -> torch.Tensor:
+        return scheduler.step(eps, t_from, t_to, x, eta=eta, generator=torch.Generator().manual_seed(4)).prev_sample
+
+    z = torch.randn(x.shape, generator=torch.Generator().manual_seed(4), dtype=torch.float64).numpy()
+    table = alpha_bar_table()
+    a_from = table[t_from.numpy()][..., None, None, None]
+    a_to = table[t_to.numpy()][..., None, None, None]
+    x0 = (x.numpy() - np.sqrt(1 - a_from) * eps.numpy()) / np.sqrt(a_from)
+    # (the leftover direction term is the square root of a rounding error: about 1e-8)
+    np.testing.assert_allclose(step(50.0).numpy(), np.sqrt(a_to) * x0 + np.sqrt(1 - a_to) * z, rtol=1e-7, atol=1e-7)
+    torch.testing.assert_close(step(50.0), step(5.0))  # both past the cap of every frame (about 1.35 and 1.75)
+    assert not torch.allclose(step(1.3), step(5.0))  # below the cap, eta still matters
+
+
 def test_ddpm_posterior_matches_closed_form():
     """One-step jumps reproduce the textbook DDPM posterior mean and variance."""
     scheduler = FVDMScheduler()
