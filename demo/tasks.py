@@ -135,6 +135,10 @@ class Tasks:
         )
         return output.frames
 
+    def sampler_name(self, labels: Sequence[str]) -> str:
+        """The models' own sampling step: "DDPM", or "DDIM / DDPM" when compared models differ."""
+        return " / ".join(dict.fromkeys(self.models.get(label).pipe.scheduler.config.sampler.upper() for label in labels))
+
     def _models(self, model: str, compare: str | None) -> list[str]:
         labels = [model]
         if compare and compare != model:
@@ -158,7 +162,7 @@ class Tasks:
         seconds = time.perf_counter() - started
         panels += list(references)
         ncols = num_videos if num_videos > 1 else len(panels)
-        return finished_result(" vs ".join(labels), seed, plan, seconds, panels, ncols)
+        return finished_result(" vs ".join(labels), seed, plan, self.sampler_name(labels), seconds, panels, ncols)
 
     # -- the tabs
 
@@ -253,7 +257,7 @@ class Tasks:
             info = (
                 f"**{len(frames)} frames** ({len(frames) - len(start)} new of {total}) · **model** {model} · **seed** {seed}"
                 f" · {len(plan.given)} context + {plan.num_frames - len(plan.given)} new frames per window,"
-                f" {plan.num_steps} steps · {seconds:.1f} s"
+                f" {plan.num_steps} {self.sampler_name([model])} steps · {seconds:.1f} s"
             )
             yield LongUpdate(video, strip, info, clip)
 
@@ -303,7 +307,9 @@ class Tasks:
                 loaded.pipe.request_interrupt()
                 worker.join()
         video = payload[0][0]
-        result = finished_result(model, seed, plan, time.perf_counter() - started, [(short_name(model), video)])
+        result = finished_result(
+            model, seed, plan, self.sampler_name([model]), time.perf_counter() - started, [(short_name(model), video)]
+        )
         labels = [f"f{i} given" if i in plan.given else f"f{i}" for i in range(plan.num_frames)]
         yield StudioUpdate(render.frame_strip(video, labels, plan.given), plan_image(plan), result.info, result)
 
@@ -322,7 +328,7 @@ class Tasks:
 
 
 def finished_result(
-    models: str, seed: int, plan: schedules.Plan, seconds: float, panels: list[tuple[str, np.ndarray]],
+    models: str, seed: int, plan: schedules.Plan, sampler: str, seconds: float, panels: list[tuple[str, np.ndarray]],
     ncols: int | None = None,
 ) -> TaskResult:
     """Write the captioned side-by-side video (MP4 and GIF) and the line that says how it was made."""
@@ -330,7 +336,7 @@ def finished_result(
     given_note = f", given frames {list(plan.given)}" if plan.given else ""
     info = (
         f"**Model** {models} · **seed** {seed} · **plan** {plan.name}: {plan.num_frames} frames x {plan.num_steps} steps"
-        f"{given_note} · sampled in {seconds:.2f} s"
+        f"{given_note} · **sampler** {sampler} · sampled in {seconds:.2f} s"
     )
     return TaskResult(render.write_video(clip), render.write_gif(clip), info, plan, panels)
 

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> ModelCache:
     root = tmp_path_factory.mktemp("demo-models")
-    return ModelCache([str(app_model(root / "a", 0)), str(app_model(root / "b", 1))], device="cpu", include_bundled=False)
+    models = [str(app_model(root / "a", 0)), str(app_model(root / "b", 1, sampler="ddpm"))]
+    return ModelCache(models, device="cpu", include_bundled=False)
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +156,7 @@ def test_generate_several_videos_side_by_side_and_seeded(tasks, models):
     assert frame_count(result.video) == 16 and result.gif.endswith(".gif")
     assert [caption for caption, _ in result.panels] == [f"{short_name(model)} #1", f"{short_name(model)} #2"]
     assert "seed** 5" in result.info and "synchronous: 16 frames x 3 steps" in result.info
+    assert "**sampler** DDIM ·" in result.info  # model "a" samples with DDIM, "b" with DDPM
     again = tasks.generate(model, None, 2, 5, 3)
     np.testing.assert_array_equal(result.panels[0][1], again.panels[0][1])
     assert not np.array_equal(result.panels[0][1], result.panels[1][1])
@@ -165,6 +167,7 @@ def test_image_to_video_keeps_the_image_exactly_anywhere(tasks, models, image_fi
     result = tasks.image_to_video(model, other, image_file, 5, 0, 3)
     expected = read_image(image_file, 32, "x")
     assert result.plan.given == (5,) and len(result.panels) == 2  # the model and the comparison model
+    assert "**sampler** DDIM / DDPM ·" in result.info  # each model samples with its own step
     for _, clip in result.panels:
         np.testing.assert_array_equal(to_uint8(clip[5]), expected)
 
@@ -208,6 +211,7 @@ def test_long_video_streams_windows_and_extends(tasks, models):
     updates = list(tasks.long_video(model, None, 24, 8, 4, 0, 2))
     assert [len(update.frames) for update in updates] == [12, 16, 20, 24]  # first window: 8 + 4 frames
     assert [frame_count(update.video) for update in updates] == [12, 12, 12, 24]  # re-encoded when doubled
+    assert "2 DDIM steps" in updates[-1].info
     more = list(tasks.long_video(model, None, 8, 8, 8, 1, 2, previous=updates[-1].frames))
     assert [len(update.frames) for update in more] == [32]
     np.testing.assert_array_equal(more[-1].frames[:24], updates[-1].frames)
@@ -219,6 +223,7 @@ def test_studio_streams_estimates_then_the_result(tasks, models, image_file, cli
     updates = list(tasks.studio_generate(model, rows, 6, [(image_file, "frame 0")], clip_file, 0, 2))
     assert [update.result is None for update in updates] == [True, True, True, False]
     assert [update.info.split(" ·")[0] for update in updates[:3]] == ["step 2 / 6", "step 4 / 6", "step 6 / 6"]
+    assert "**sampler** DDIM ·" in updates[-1].info
     video = to_uint8(updates[-1].result.panels[0][1])
     np.testing.assert_array_equal(video[0], read_image(image_file, 32, "x"))  # the attached image wins
     np.testing.assert_array_equal(video[15], read_clip(clip_file, 16, 32)[15])  # the clip gives the rest
