@@ -20,7 +20,7 @@ from diffusers.utils import BaseOutput
 from fvdm import schedules
 from fvdm.errors import FVDMInputError
 from fvdm.models import FVDMTransformer
-from fvdm.scheduler import SAMPLERS, FVDMScheduler
+from fvdm.scheduler import FVDMScheduler, check_sampler
 from fvdm.video_io import resize_center_crop, to_rgb_array
 
 CONDITIONING_MODES = ("vectorized", "replacement")
@@ -181,8 +181,8 @@ class FVDMPipeline(DiffusionPipeline):
         """
         if conditioning not in CONDITIONING_MODES:
             raise FVDMInputError(f"conditioning must be one of {CONDITIONING_MODES}; got {conditioning!r}")
-        if sampler is not None and sampler not in SAMPLERS:
-            raise FVDMInputError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
+        if sampler is not None:
+            check_sampler(sampler)
         device = self.transformer.device
         config = self.transformer.config
         size = config.sample_size

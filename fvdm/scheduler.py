@@ -25,12 +25,20 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils import BaseOutput
 
+from fvdm.errors import FVDMInputError
 from fvdm.timesteps import expand_timesteps
 
 BETA_SCHEDULES = ("linear", "scaled_linear", "cosine")
 PREDICTION_TYPES = ("epsilon", "v_prediction")
 VARIANCE_TYPES = ("fixed_small", "learned_range")
 SAMPLERS = ("ddim", "ddpm")  # the deterministic-by-default DDIM step and the ancestral DDPM step
+
+
+def check_sampler(sampler: str) -> str:
+    """The sampler name, if it is one of `SAMPLERS` (a name comes from users: configs, CLI, API)."""
+    if sampler not in SAMPLERS:
+        raise FVDMInputError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
+    return sampler
 
 
 @dataclass
@@ -85,8 +93,7 @@ class FVDMScheduler(SchedulerMixin, ConfigMixin):
             raise ValueError(f"prediction_type must be one of {PREDICTION_TYPES}; got {prediction_type!r}")
         if variance_type not in VARIANCE_TYPES:
             raise ValueError(f"variance_type must be one of {VARIANCE_TYPES}; got {variance_type!r}")
-        if sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
+        check_sampler(sampler)
         self.betas = make_betas(beta_schedule, num_train_timesteps, beta_start, beta_end)
         self.alphas_cumprod = torch.cumprod(1 - self.betas, dim=0)
 
@@ -143,9 +150,7 @@ class FVDMScheduler(SchedulerMixin, ConfigMixin):
         uses eta (0 = deterministic); `sampler="ddpm"` takes an ancestral step of the respaced
         DDPM posterior; None takes the config's. Returns the new sample and the x_0 estimate.
         """
-        sampler = sampler or self.config.sampler
-        if sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
+        sampler = check_sampler(sampler or self.config.sampler)
         t_from = self._broadcast_t(t_from, sample)
         t_to = self._broadcast_t(t_to, sample)
         if (t_to > t_from).any():

@@ -56,7 +56,7 @@ from fvdm.baselines import cross_fade, repeat_last
 from fvdm.errors import FVDMInputError
 from fvdm.loading import load_pipeline
 from fvdm.pipeline import FVDMPipeline
-from fvdm.scheduler import SAMPLERS
+from fvdm.scheduler import SAMPLERS, check_sampler
 from fvdm.video_io import load_video
 from training.data import find_videos
 from training.fvd import clip_features, frechet_distance, load_detector
@@ -396,8 +396,9 @@ def evaluate(
     started = time.perf_counter()
     tasks = _check_tasks(tasks)
     _check_inputs(pipe, baseline, tasks, long_frames, clips=clips, steps=steps, long_clips=long_clips, batch_size=batch_size)
-    sampler = sampler or pipe.scheduler.config.sampler
-    _check_sampler(sampler, eta)
+    sampler = check_sampler(sampler or pipe.scheduler.config.sampler)
+    if not eta >= 0:
+        raise FVDMInputError(f"eta must be at least 0; got {eta}")
     frames, resolution = pipe.num_frames, pipe.resolution
     sample_tasks = build_tasks(tasks, frames, steps)
     truth = {"synthetic": synthetic_clips(clips, frames, resolution)}
@@ -434,13 +435,6 @@ def _check_tasks(tasks: Sequence[str]) -> tuple[str, ...]:
     if unknown or not tasks:
         raise FVDMInputError(f"tasks must be among {', '.join(TASKS)}; got {', '.join(tasks) or 'none'}")
     return tuple(task for task in TASKS if task in tasks)
-
-
-def _check_sampler(sampler: str, eta: float) -> None:
-    if sampler not in SAMPLERS:
-        raise FVDMInputError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
-    if not eta >= 0:
-        raise FVDMInputError(f"eta must be at least 0; got {eta}")
 
 
 def _check_inputs(
