@@ -22,6 +22,7 @@ from demo.inputs import MAX_LONG_FRAMES, MAX_STEPS, MAX_UPLOAD_MB, MAX_VIDEOS, r
 from demo.models import ModelCache
 from demo.tasks import TABLE_HEADERS, Tasks, plan_image, plan_to_rows, preset_plan, rows_to_plan
 from fvdm.errors import FVDMInputError
+from fvdm.pipeline import MAX_FRAME_GUIDANCE
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 DEFAULT_STEPS = 25
@@ -124,20 +125,23 @@ def build_app(models: ModelCache) -> gr.Blocks:
 
     @spaces.GPU(duration=duration_from(5))
     @user_errors
-    def image_to_video(model, compare, image, position, seed, steps, progress=gr.Progress(track_tqdm=True)):
-        result = tasks.image_to_video(model, compare_of(compare), image, position, seed, steps)
+    def image_to_video(model, compare, image, position, seed, steps, frame_guidance=None, progress=gr.Progress(track_tqdm=True)):
+        result = tasks.image_to_video(model, compare_of(compare), image, position, seed, steps, frame_guidance)
         return result.video, result.gif, result.info
 
     @spaces.GPU(duration=duration_from(8))
     @user_errors
-    def interpolate(model, compare, start, end, clip, context, between, seed, steps, progress=gr.Progress(track_tqdm=True)):
-        result = tasks.interpolate(model, compare_of(compare), start, end, clip, context, between, seed, steps)
+    def interpolate(
+        model, compare, start, end, clip, context, between, seed, steps, frame_guidance=None,
+        progress=gr.Progress(track_tqdm=True),
+    ):
+        result = tasks.interpolate(model, compare_of(compare), start, end, clip, context, between, seed, steps, frame_guidance)
         return result.video, result.gif, result.info
 
     @spaces.GPU(duration=duration_from(5))
     @user_errors
-    def predict(model, compare, clip, context, seed, steps, progress=gr.Progress(track_tqdm=True)):
-        result = tasks.predict(model, compare_of(compare), clip, context, seed, steps)
+    def predict(model, compare, clip, context, seed, steps, frame_guidance=None, progress=gr.Progress(track_tqdm=True)):
+        result = tasks.predict(model, compare_of(compare), clip, context, seed, steps, frame_guidance)
         return result.video, result.gif, result.info
 
     def long_duration(model, image, total, context, stride, seed, steps, *rest, **kwargs):
@@ -146,22 +150,22 @@ def build_app(models: ModelCache) -> gr.Blocks:
 
     @spaces.GPU(duration=long_duration)
     @user_errors
-    def long_video(model, image, total_frames, context, stride, seed, steps, previous=None):
+    def long_video(model, image, total_frames, context, stride, seed, steps, frame_guidance=None, previous=None):
         update = None
-        for update in tasks.long_video(model, image, total_frames, context, stride, seed, steps, previous):
+        for update in tasks.long_video(model, image, total_frames, context, stride, seed, steps, previous, frame_guidance):
             yield update.video, update.strip, None, update.info, update.frames
         if update is not None:
             yield update.video, update.strip, render.write_gif(render.enlarge(update.frames)), update.info, update.frames
 
-    def extend_video(model, image, total_frames, context, stride, seed, steps, previous):
+    def extend_video(model, image, total_frames, context, stride, seed, steps, frame_guidance, previous):
         if previous is None:
             raise gr.Error("There is no video to extend yet: generate one first.")
-        yield from long_video(model, image, total_frames, context, stride, int(seed) + 1, steps, previous)
+        yield from long_video(model, image, total_frames, context, stride, int(seed) + 1, steps, frame_guidance, previous)
 
     @spaces.GPU(duration=lambda model, rows, steps, *rest, **kwargs: gpu_seconds(len(rows or []), steps))
     @user_errors
-    def studio_generate(model, rows, steps, gallery, clip, seed, preview_every):
-        for update in tasks.studio_generate(model, rows, steps, gallery, clip, seed, preview_every):
+    def studio_generate(model, rows, steps, gallery, clip, seed, preview_every, frame_guidance=None):
+        for update in tasks.studio_generate(model, rows, steps, gallery, clip, seed, preview_every, frame_guidance):
             done = update.result is not None
             yield (
                 update.strip, update.heatmap, update.result.video if done else None,
@@ -233,7 +237,7 @@ def build_app(models: ModelCache) -> gr.Blocks:
             gr.Dropdown(choices=["none", *map(str, range(classes))], value="none"),
             gr.Accordion(visible=classes > 0),
             f"*{model}: {pipe.num_frames} frames of {pipe.resolution} x {pipe.resolution} pixels per window"
-            + (f", {classes} classes" if classes else "") + "*",
+            + (f", {classes} classes" if classes else "") + tasks.frame_guidance_fact(model) + "*",
         )
 
     # -- the page
@@ -248,6 +252,10 @@ def build_app(models: ModelCache) -> gr.Blocks:
             compare = gr.Dropdown(
                 comparisons, value=NO_COMPARISON, label="Compare side by side with (same seed)", scale=3,
                 info="The conventional baseline gets given frames by replacement",
+            )
+            frame_guidance = gr.Slider(
+                0, MAX_FRAME_GUIDANCE, value=0, step=0.5, label="Frame guidance", scale=2,
+                info="How hard an FVDM model pulls towards the given frames: 0 = the model's own, 1 = off",
             )
         model_facts = gr.Markdown()
         with gr.Tabs() as tabs:
@@ -392,32 +400,34 @@ def build_app(models: ModelCache) -> gr.Blocks:
         # -- events
         heavy = dict(concurrency_id="model", concurrency_limit=1)
         private = dict(api_visibility="private")
-        model.change(on_model_change, [model], [gen_class, gen_advanced, model_facts], **private)
-        demo.load(on_model_change, [model], [gen_class, gen_advanced, model_facts], **private)
+        model_outputs = [gen_class, gen_advanced, model_facts]
+        model.change(on_model_change, [model], model_outputs, **private)
+        demo.load(on_model_change, [model], model_outputs, **private)
 
         gen_button.click(
             generate, [model, compare, gen_videos, gen_seed, gen_steps, gen_class, gen_guidance],
             [gen_video, gen_gif, gen_info], api_name="generate", **heavy,
         )
         i2v_button.click(
-            image_to_video, [model, compare, i2v_image, i2v_position, i2v_seed, i2v_steps],
+            image_to_video, [model, compare, i2v_image, i2v_position, i2v_seed, i2v_steps, frame_guidance],
             [i2v_video, i2v_gif, i2v_info], api_name="image_to_video", **heavy,
         )
         int_button.click(
-            interpolate, [model, compare, int_start, int_end, int_clip, int_context, int_between, int_seed, int_steps],
+            interpolate,
+            [model, compare, int_start, int_end, int_clip, int_context, int_between, int_seed, int_steps, frame_guidance],
             [int_video, int_gif, int_info], api_name="interpolate", **heavy,
         )
         pred_button.click(
-            predict, [model, compare, pred_clip, pred_context, pred_seed, pred_steps],
+            predict, [model, compare, pred_clip, pred_context, pred_seed, pred_steps, frame_guidance],
             [pred_video, pred_gif, pred_info], api_name="predict", **heavy,
         )
-        long_inputs = [model, long_image, long_total, long_context, long_stride, long_seed, long_steps]
+        long_inputs = [model, long_image, long_total, long_context, long_stride, long_seed, long_steps, frame_guidance]
         long_outputs = [long_video_out, long_strip, long_gif, long_info, long_frames]
         long_run = long_button.click(long_video, long_inputs, long_outputs, api_name="long_video", **heavy)
         long_more = long_extend.click(extend_video, [*long_inputs, long_frames], long_outputs, **heavy, **private)
         long_stop.click(None, cancels=[long_run, long_more], **private)
 
-        studio_inputs = [model, studio_table, studio_steps, studio_gallery, studio_clip, studio_seed, studio_every]
+        studio_inputs = [model, studio_table, studio_steps, studio_gallery, studio_clip, studio_seed, studio_every, frame_guidance]
         studio_run = studio_button.click(
             studio_generate, studio_inputs, [studio_strip, studio_heatmap, studio_video, studio_gif, studio_info],
             api_name="studio_generate", **heavy,

@@ -1,10 +1,11 @@
 """CPU (or GPU) time to sample one 16-frame video with the bundled model: fp32 against bf16 autocast,
-DDIM against DDPM steps.
+DDIM against DDPM steps, and image-to-video with and without guidance towards the given frame.
 
     python -m benchmarks.sampling [--model fvdm] [--steps 25] [--repeats 5] [--threads N]
 
-All four variants run in the same process, alternating, so the ratios are fair on a noisy machine.
-The issue's target is well under 2 s per video at the default 25 steps on 2 CPU cores.
+All variants run in the same process, alternating, so the ratios are fair on a noisy machine.
+Frame guidance adds a second model call per step whenever frames are given (not for unconditional
+videos). The issue's target is well under 2 s per video at the default 25 steps on 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -18,10 +19,18 @@ import torch
 
 from fvdm import load_pipeline, schedules
 
+# name -> (plan builder, sampler, frame guidance; None = the model's own)
+TASKS = {
+    "unconditional_ddim": (schedules.synchronous, "ddim", None),
+    "unconditional_ddpm": (schedules.synchronous, "ddpm", None),
+    "image_to_video_ddpm_unguided": (schedules.image_to_video, "ddpm", 1.0),
+    "image_to_video_ddpm_default": (schedules.image_to_video, "ddpm", None),
+}
 
-def time_video(pipe, plan, autocast_dtype, sampler) -> float:
+
+def time_video(pipe, plan, given, autocast_dtype, sampler, frame_guidance) -> float:
     start = time.perf_counter()
-    pipe(plan=plan, seed=0, autocast_dtype=autocast_dtype, sampler=sampler)
+    pipe(plan=plan, given=given, seed=0, autocast_dtype=autocast_dtype, sampler=sampler, frame_guidance=frame_guidance)
     return time.perf_counter() - start
 
 
@@ -36,16 +45,19 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     pipe = load_pipeline(args.model)
     pipe.set_progress_bar_config(disable=True)
-    plan = schedules.synchronous(pipe.num_frames, args.steps)
-    variants = {f"{precision}_{sampler}": (dtype, sampler)
-                for precision, dtype in (("fp32", None), ("bf16_autocast", torch.bfloat16))
-                for sampler in ("ddim", "ddpm")}
+    image = torch.rand(1, 3, pipe.resolution, pipe.resolution, generator=torch.Generator().manual_seed(0))
+    variants = {}
+    for precision, dtype in (("fp32", None), ("bf16_autocast", torch.bfloat16)):
+        for task, (builder, sampler, frame_guidance) in TASKS.items():
+            plan = builder(pipe.num_frames, args.steps)
+            given = {index: image for index in plan.given}
+            variants[f"{precision}_{task}"] = (plan, given, dtype, sampler, frame_guidance)
     for variant in variants.values():
-        time_video(pipe, plan, *variant)  # warm-up
+        time_video(pipe, *variant)  # warm-up
     timings = {name: [] for name in variants}
     for _ in range(args.repeats):
         for name, variant in variants.items():
-            timings[name].append(time_video(pipe, plan, *variant))
+            timings[name].append(time_video(pipe, *variant))
     medians = {name: round(statistics.median(values), 3) for name, values in timings.items()}
     print(json.dumps({
         "benchmark": "sampling",
@@ -56,9 +68,15 @@ def main(argv: list[str] | None = None) -> None:
         "resolution": pipe.resolution,
         "steps": args.steps,
         "default_sampler": pipe.scheduler.config.sampler,
+        "default_frame_guidance": pipe.config.frame_guidance,
         "median_s_per_video": medians,
-        "bf16_speedup": round(medians["fp32_ddpm"] / medians["bf16_autocast_ddpm"], 2),
-        "ddpm_over_ddim_bf16": round(medians["bf16_autocast_ddpm"] / medians["bf16_autocast_ddim"], 2),
+        "bf16_speedup": round(medians["fp32_unconditional_ddpm"] / medians["bf16_autocast_unconditional_ddpm"], 2),
+        "ddpm_over_ddim_bf16": round(
+            medians["bf16_autocast_unconditional_ddpm"] / medians["bf16_autocast_unconditional_ddim"], 2
+        ),
+        "guided_over_unguided_bf16": round(
+            medians["bf16_autocast_image_to_video_ddpm_default"] / medians["bf16_autocast_image_to_video_ddpm_unguided"], 2
+        ),
         "target_s": 2.0,
     }))
 

@@ -32,7 +32,7 @@ from fvdm import schedules
 from fvdm.baselines import cross_fade, repeat_last
 from fvdm.errors import FVDMInputError
 from fvdm.heatmap import render_plan
-from fvdm.pipeline import format_frames
+from fvdm.pipeline import MAX_FRAME_GUIDANCE, check_frame_guidance, format_frames
 from fvdm.video_io import to_uint8
 
 TABLE_HEADERS = ["frame", "given", "start", "first", "last"]
@@ -125,19 +125,51 @@ class Tasks:
 
     def _sample(
         self, label: str, plan: schedules.Plan, given: Mapping[int, np.ndarray], seed: int,
-        num_videos: int = 1, class_label=None, guidance_scale: float = 1.0,
+        num_videos: int = 1, class_label=None, guidance_scale: float = 1.0, frame_guidance=None,
     ) -> np.ndarray:
         """[B, F, H, W, 3] floats in [0, 1] from model `label`, with its own way of giving frames."""
         model = self.models.get(label)
         output = model.pipe(
             plan=plan, given=dict(given), seed=seed, num_videos=num_videos, class_labels=class_label,
             guidance_scale=guidance_scale, autocast_dtype=model.autocast_dtype, conditioning=model.conditioning,
+            frame_guidance=self.frame_guidance(label, frame_guidance),
         )
         return output.frames
 
-    def sampler_name(self, labels: Sequence[str]) -> str:
-        """The models' own sampling step: "DDPM", or "DDIM / DDPM" when compared models differ."""
-        return " / ".join(dict.fromkeys(self.models.get(label).pipe.scheduler.config.sampler.upper() for label in labels))
+    def frame_guidance(self, label: str, requested=None) -> float:
+        """The frame guidance model `label` samples with: `requested` (None or 0: the model's own) for
+        an FVDM model; always 1 for a conventional one, which gets its given frames by replacement."""
+        model = self.models.get(label)
+        if model.conditioning != "vectorized":
+            return 1.0
+        if requested is None or requested == 0:
+            return model.pipe.config.frame_guidance
+        try:
+            return check_frame_guidance(requested)
+        except FVDMInputError:
+            raise FVDMInputError(
+                f"Frame guidance must be 0 (the model's own) or a number from 1 to {MAX_FRAME_GUIDANCE:g}; got {requested}."
+            ) from None
+
+    def frame_guidance_fact(self, label: str) -> str:
+        """", frame guidance 2 by default" for the model facts line ("" when its own is off)."""
+        strength = self.frame_guidance(label)
+        return f", frame guidance {strength:g} by default" if strength != 1.0 else ""
+
+    def sampling_note(self, labels: Sequence[str], plan: schedules.Plan, frame_guidance=None) -> str:
+        """How the models sample `plan`, each its own way: "DDPM", "DDPM, frame guidance 2", or
+        "DDIM / DDPM" when compared models differ."""
+        return " / ".join(dict.fromkeys(
+            self._sampler(label) + self._guidance_note(label, plan, frame_guidance) for label in labels
+        ))
+
+    def _sampler(self, label: str) -> str:
+        return self.models.get(label).pipe.scheduler.config.sampler.upper()
+
+    def _guidance_note(self, label: str, plan: schedules.Plan, frame_guidance=None) -> str:
+        """", frame guidance 2" when the model guides towards the plan's given frames, else ""."""
+        strength = self.frame_guidance(label, frame_guidance)
+        return f", frame guidance {strength:g}" if plan.given and strength != 1.0 else ""
 
     def _models(self, model: str, compare: str | None) -> list[str]:
         labels = [model]
@@ -148,7 +180,7 @@ class Tasks:
     def _run(
         self, model: str, compare: str | None, plan: schedules.Plan, given: Mapping[int, np.ndarray], seed,
         references: Sequence[tuple[str, np.ndarray]] = (), num_videos: int = 1, class_label=None,
-        guidance_scale: float = 1.0,
+        guidance_scale: float = 1.0, frame_guidance=None,
     ) -> TaskResult:
         """Sample `plan` with the model (and the comparison model, same seed), add reference clips
         (truth, classical baselines), and write one captioned side-by-side video."""
@@ -156,13 +188,14 @@ class Tasks:
         started = time.perf_counter()
         panels, labels = [], self._models(model, compare)
         for label in labels:
-            videos = self._sample(label, plan, given, seed, num_videos, class_label, guidance_scale)
+            videos = self._sample(label, plan, given, seed, num_videos, class_label, guidance_scale, frame_guidance)
             name = short_name(label)
             panels += [(name if num_videos == 1 else f"{name} #{i + 1}", video) for i, video in enumerate(videos)]
         seconds = time.perf_counter() - started
         panels += list(references)
         ncols = num_videos if num_videos > 1 else len(panels)
-        return finished_result(" vs ".join(labels), seed, plan, self.sampler_name(labels), seconds, panels, ncols)
+        sampling = self.sampling_note(labels, plan, frame_guidance)
+        return finished_result(" vs ".join(labels), seed, plan, sampling, seconds, panels, ncols)
 
     # -- the tabs
 
@@ -175,17 +208,19 @@ class Tasks:
     def generate_plan(self, model: str, steps) -> schedules.Plan:
         return schedules.synchronous(self.num_frames(model), check_int(steps, "The number of steps", 1, MAX_STEPS))
 
-    def image_to_video(self, model: str, compare: str | None, image, position, seed, steps) -> TaskResult:
+    def image_to_video(self, model: str, compare: str | None, image, position, seed, steps, frame_guidance=None) -> TaskResult:
         plan = self.image_to_video_plan(model, steps, position)
         frame = read_image(image, self.resolution(model), "a first frame")
-        return self._run(model, compare, plan, {plan.given[0]: frame}, seed)
+        return self._run(model, compare, plan, {plan.given[0]: frame}, seed, frame_guidance=frame_guidance)
 
     def image_to_video_plan(self, model: str, steps, position=0) -> schedules.Plan:
         frames = self.num_frames(model)
         index = check_int(position, "The position of the image", 0, frames - 1)
         return schedules.image_to_video(frames, check_int(steps, "The number of steps", 1, MAX_STEPS), given=(index,))
 
-    def interpolate(self, model: str, compare: str | None, start, end, clip, context, between, seed, steps) -> TaskResult:
+    def interpolate(
+        self, model: str, compare: str | None, start, end, clip, context, between, seed, steps, frame_guidance=None
+    ) -> TaskResult:
         plan = self.interpolate_plan(model, steps, context, between)
         k, frames, resolution = len(plan.given) // 2, plan.num_frames, self.resolution(model)
         references = []
@@ -198,7 +233,7 @@ class Tasks:
             raise FVDMInputError("More than one context frame at each end needs a clip: upload one, or set K to 1.")
         else:
             given = {0: read_image(start, resolution, "a start image"), frames - 1: read_image(end, resolution, "an end image")}
-        return self._run(model, compare, plan, given, seed, references=references)
+        return self._run(model, compare, plan, given, seed, references=references, frame_guidance=frame_guidance)
 
     def interpolate_plan(self, model: str, steps, context=1, between=None) -> schedules.Plan:
         window = self.num_frames(model)
@@ -206,13 +241,14 @@ class Tasks:
         between = window - 2 * k if between in (None, "") else check_int(between, "The number of in-between frames", 1, window - 2 * k)
         return schedules.interpolation(2 * k + between, check_int(steps, "The number of steps", 1, MAX_STEPS), context=k)
 
-    def predict(self, model: str, compare: str | None, clip, context, seed, steps) -> TaskResult:
+    def predict(self, model: str, compare: str | None, clip, context, seed, steps, frame_guidance=None) -> TaskResult:
         plan = self.predict_plan(model, steps, context)
         k = len(plan.given)
         truth = read_clip(clip, plan.num_frames, self.resolution(model))
         repeat = repeat_last(torch.from_numpy(truth[None]), k)[0].numpy()
         references = [("truth", truth), ("repeat last", repeat)]
-        return self._run(model, compare, plan, {i: truth[i] for i in plan.given}, seed, references=references)
+        given = {i: truth[i] for i in plan.given}
+        return self._run(model, compare, plan, given, seed, references=references, frame_guidance=frame_guidance)
 
     def predict_plan(self, model: str, steps, context=4) -> schedules.Plan:
         window = self.num_frames(model)
@@ -227,13 +263,15 @@ class Tasks:
         return schedules.prediction(k + stride, check_int(steps, "The number of steps", 1, MAX_STEPS), context=k)
 
     def long_video(
-        self, model: str, image, total_frames, context, stride, seed, steps, previous: np.ndarray | None = None
+        self, model: str, image, total_frames, context, stride, seed, steps, previous: np.ndarray | None = None,
+        frame_guidance=None,
     ) -> Iterator[LongUpdate]:
         """Stream a long video window by window; with `previous` frames, continue from their end."""
         plan = self.long_plan(model, steps, context, stride)
         total = check_int(total_frames, "The length", 1, MAX_LONG_FRAMES)
         seed = check_seed(seed)
         loaded = self.models.get(model)
+        strength = self.frame_guidance(model, frame_guidance)
         start = [] if previous is None else list(previous)
         if len(start) + total > 4 * MAX_LONG_FRAMES:
             raise FVDMInputError(f"The video would pass {4 * MAX_LONG_FRAMES} frames; start a new one.")
@@ -244,6 +282,7 @@ class Tasks:
         chunks = loaded.pipe.generate_long(
             total, context_frames=len(plan.given), stride=plan.num_frames - len(plan.given), init_frames=init,
             num_steps=plan.num_steps, seed=seed, autocast_dtype=loaded.autocast_dtype, conditioning=loaded.conditioning,
+            frame_guidance=strength,
         )
         for chunk in chunks:
             frames += list(to_uint8(chunk[0]))
@@ -257,16 +296,19 @@ class Tasks:
             info = (
                 f"**{len(frames)} frames** ({len(frames) - len(start)} new of {total}) · **model** {model} · **seed** {seed}"
                 f" · {len(plan.given)} context + {plan.num_frames - len(plan.given)} new frames per window,"
-                f" {plan.num_steps} {self.sampler_name([model])} steps · {seconds:.1f} s"
+                f" {plan.num_steps} {self._sampler(model)} steps{self._guidance_note(model, plan, strength)} · {seconds:.1f} s"
             )
             yield LongUpdate(video, strip, info, clip)
 
-    def studio_generate(self, model: str, rows, steps, gallery, clip, seed, preview_every=5) -> Iterator[StudioUpdate]:
+    def studio_generate(
+        self, model: str, rows, steps, gallery, clip, seed, preview_every=5, frame_guidance=None
+    ) -> Iterator[StudioUpdate]:
         """Run the studio's plan, yielding the clean-frame estimates every `preview_every` steps."""
         plan = rows_to_plan(rows, steps)
         seed = check_seed(seed)
         every = check_int(preview_every, "Preview every", 1, MAX_STEPS)
         loaded = self.models.get(model)
+        strength = self.frame_guidance(model, frame_guidance)
         if plan.num_frames > loaded.pipe.num_frames:
             raise FVDMInputError(f"This model makes at most {loaded.pipe.num_frames} frames at once; the plan has {plan.num_frames} rows.")
         given = self._studio_given(plan, gallery, clip, loaded.pipe.resolution)
@@ -281,7 +323,7 @@ class Tasks:
             try:
                 frames = loaded.pipe(
                     plan=plan, given=given, seed=seed, autocast_dtype=loaded.autocast_dtype,
-                    conditioning=loaded.conditioning, callback_on_step_end=on_step,
+                    conditioning=loaded.conditioning, frame_guidance=strength, callback_on_step_end=on_step,
                     callback_on_step_end_tensor_inputs=("pred_original_sample",),
                 ).frames
                 updates.put(("done", frames))
@@ -308,7 +350,8 @@ class Tasks:
                 worker.join()
         video = payload[0][0]
         result = finished_result(
-            model, seed, plan, self.sampler_name([model]), time.perf_counter() - started, [(short_name(model), video)]
+            model, seed, plan, self.sampling_note([model], plan, strength), time.perf_counter() - started,
+            [(short_name(model), video)],
         )
         labels = [f"f{i} given" if i in plan.given else f"f{i}" for i in range(plan.num_frames)]
         yield StudioUpdate(render.frame_strip(video, labels, plan.given), plan_image(plan), result.info, result)
@@ -328,7 +371,7 @@ class Tasks:
 
 
 def finished_result(
-    models: str, seed: int, plan: schedules.Plan, sampler: str, seconds: float, panels: list[tuple[str, np.ndarray]],
+    models: str, seed: int, plan: schedules.Plan, sampling: str, seconds: float, panels: list[tuple[str, np.ndarray]],
     ncols: int | None = None,
 ) -> TaskResult:
     """Write the captioned side-by-side video (MP4 and GIF) and the line that says how it was made."""
@@ -336,7 +379,7 @@ def finished_result(
     given_note = f", given frames {list(plan.given)}" if plan.given else ""
     info = (
         f"**Model** {models} · **seed** {seed} · **plan** {plan.name}: {plan.num_frames} frames x {plan.num_steps} steps"
-        f"{given_note} · **sampler** {sampler} · sampled in {seconds:.2f} s"
+        f"{given_note} · **sampler** {sampling} · sampled in {seconds:.2f} s"
     )
     return TaskResult(render.write_video(clip), render.write_gif(clip), info, plan, panels)
 

@@ -214,6 +214,12 @@ def _add_generate(commands) -> None:
     sub.add_argument("--eta", type=number(0), default=0.0, help="DDIM noise, 0 = deterministic (default)")
     sub.add_argument("--sampler", choices=SAMPLERS, help="default: the model's own (its scheduler config)")
     sub.add_argument(
+        "--frame-guidance",
+        type=number(1),
+        metavar="SCALE",
+        help="guidance towards the given frames, 1 = off, up to 10; default: the model's own (FVDM models only)",
+    )
+    sub.add_argument(
         "--guidance",
         type=number(),
         default=1.0,
@@ -546,6 +552,7 @@ def sampling_options(args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "eta": args.eta,
         "sampler": args.sampler,
+        "frame_guidance": args.frame_guidance,
         "autocast_dtype": torch.bfloat16 if args.bf16 else None,
         "conditioning": default_conditioning(args.model),  # replacement for conventional (p = 0) models
     }
@@ -749,6 +756,7 @@ def describe(pipe: FVDMPipeline) -> list[str]:
             f"scheduler: {scheduler.prediction_type} prediction, {scheduler.beta_schedule} betas, "
             f"{scheduler.variance_type} variance, clip_sample={scheduler.clip_sample}"
         ),
+        f"sampling: {scheduler.sampler.upper()} steps, frame guidance {pipe.config.frame_guidance:g} (1 = off)",
     ]
 
 

@@ -40,9 +40,18 @@ class FVDMPipeline(DiffusionPipeline):
     _optional_components = ["vae"]
     _callback_tensor_inputs = ["latents", "pred_original_sample"]
 
-    def __init__(self, transformer: FVDMTransformer, scheduler: FVDMScheduler, vae: AutoencoderKL | None = None):
+    def __init__(
+        self,
+        transformer: FVDMTransformer,
+        scheduler: FVDMScheduler,
+        vae: AutoencoderKL | None = None,
+        frame_guidance: float = 1.0,
+    ):
+        """`frame_guidance` is the model's default strength of guidance on the given frames (see
+        `predict`); it is saved in model_index.json, since the best value depends on the model."""
         super().__init__()
         self.register_modules(transformer=transformer, scheduler=scheduler, vae=vae)
+        self.register_to_config(frame_guidance=check_frame_guidance(frame_guidance))
         self._interrupt = False
 
     # -- facts about the loaded model ---------------------------------------------------------
@@ -136,25 +145,36 @@ class FVDMPipeline(DiffusionPipeline):
     def predict(
         self, latents: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None,
         guidance_scale: float = 1.0, autocast_dtype: torch.dtype | None = None,
+        frame_guidance: float = 1.0, unseen: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """The transformer's output for [B, F, C, h, w] at t [B, F], with classifier-free guidance."""
+        """The transformer's output for [B, F, C, h, w] at t [B, F], with classifier-free guidance.
+
+        Two guidances, each against a branch without its condition, run as one batch:
+        `guidance_scale` on the class label (against the null class) and `frame_guidance` on the
+        given frames, against `unseen` = (latents, t) with those frames swapped for pure noise at
+        the top level: an FVDM model trained with and without given frames has learned both.
+        A strength of 1 is no guidance: prediction = cond + sum of (strength - 1) (cond - branch).
+        """
         model = self.transformer
-        guided = guidance_scale != 1.0
-        x = latents.to(model.dtype)
-        if guided:
-            null = torch.full((latents.shape[0],), self.num_classes, device=x.device, dtype=torch.long)
-            labels = null if labels is None else labels
-            x, t, labels = torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, null])
-        device_type = x.device.type
-        autocast = torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype else nullcontext()
+        null = torch.full((latents.shape[0],), self.num_classes, device=latents.device, dtype=torch.long)
+        labels = null if labels is None and guidance_scale != 1.0 else labels
+        branches = [(latents, t, labels, 1.0)]  # (x, t, labels, strength)
+        if guidance_scale != 1.0:
+            branches.append((latents, t, null, guidance_scale))
+        if frame_guidance != 1.0 and unseen is not None:
+            branches.append((*unseen, labels, frame_guidance))
+        x = torch.cat([branch[0] for branch in branches]).to(model.dtype)
+        t_all = torch.cat([branch[1] for branch in branches])
+        labels_all = None if labels is None else torch.cat([branch[2] for branch in branches])
+        autocast = torch.autocast(x.device.type, dtype=autocast_dtype) if autocast_dtype else nullcontext()
         with autocast:
-            out = model(x, t, labels).float()
-        if not guided:
-            return out
-        cond, uncond = out.chunk(2)
+            out = model(x, t_all, labels_all).float()
+        cond, *others = out.chunk(len(branches))
         channels = latents.shape[2]  # guide the prediction channels; learned variance passes through
-        guided_pred = uncond[:, :, :channels] + guidance_scale * (cond[:, :, :channels] - uncond[:, :, :channels])
-        return torch.cat([guided_pred, cond[:, :, channels:]], dim=2)
+        guided = cond[:, :, :channels]
+        for (*_, strength), other in zip(branches[1:], others):
+            guided = guided + (strength - 1) * (cond[:, :, :channels] - other[:, :, :channels])
+        return torch.cat([guided, cond[:, :, channels:]], dim=2)
 
     def denoise(
         self,
@@ -170,6 +190,7 @@ class FVDMPipeline(DiffusionPipeline):
         callback_on_step_end: Callable | None = None,
         callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",),
         conditioning: str = "vectorized",
+        frame_guidance: float | None = None,
     ) -> torch.Tensor:
         """Run `plan` in model space; given frames [B, C, h, w] by index. Returns latents [B, F, C, h, w].
 
@@ -178,11 +199,14 @@ class FVDMPipeline(DiffusionPipeline):
         conditioning="replacement" (the zero-shot method for conventional, synchronized models):
         given frames move with the generated ones and, after every step, are replaced by their
         clean content noised to the new level.
+        `frame_guidance` (default: the model's own, `config.frame_guidance`) strengthens the pull
+        of the given frames (see `predict`); it needs vectorized conditioning.
         """
         if conditioning not in CONDITIONING_MODES:
             raise FVDMInputError(f"conditioning must be one of {CONDITIONING_MODES}; got {conditioning!r}")
         if sampler is not None:
             check_sampler(sampler)
+        frame_guidance = self._frame_guidance(frame_guidance, conditioning)
         device = self.transformer.device
         config = self.transformer.config
         size = config.sample_size
@@ -194,6 +218,9 @@ class FVDMPipeline(DiffusionPipeline):
         clean = {index: frame.float().to(device) for index, frame in given_latents.items()}
         latents = self._place_given(latents, clean, levels[0], latents)
 
+        guide_frames = frame_guidance != 1.0 and bool(plan.given)
+        unseen_noise = _noise(shape, generator).to(device) if guide_frames else None
+
         self._interrupt = False
         pred_x0 = latents
         with self.progress_bar(total=plan.num_steps) as progress:
@@ -202,7 +229,8 @@ class FVDMPipeline(DiffusionPipeline):
                     break
                 t_from = levels[step].expand(batch, -1)
                 t_to = levels[step + 1].expand(batch, -1)
-                output = self.predict(latents, t_from, labels, guidance_scale, autocast_dtype)
+                unseen = self._without_given(latents, t_from, plan.given, unseen_noise) if guide_frames else None
+                output = self.predict(latents, t_from, labels, guidance_scale, autocast_dtype, frame_guidance, unseen)
                 latents, pred_x0 = self.scheduler.step(
                     output, t_from, t_to, latents, eta=eta, sampler=sampler, generator=generator, return_dict=False
                 )
@@ -229,6 +257,28 @@ class FVDMPipeline(DiffusionPipeline):
                 frame = self.scheduler.add_noise(frame[:, None], noise[:, index : index + 1].to(latents.device), t_batch)[:, 0]
             latents[:, index] = frame
         return latents
+
+    def _without_given(
+        self, latents: torch.Tensor, t: torch.Tensor, given: Sequence[int], noise: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(latents, t) with the given frames replaced by pure noise at the top level: the input
+        from which an FVDM model predicts as if those frames had not been given."""
+        index = list(given)
+        latents, t = latents.clone(), t.clone()
+        latents[:, index] = noise[:, index]
+        t[:, index] = self.scheduler.config.num_train_timesteps - 1
+        return latents, t
+
+    def _frame_guidance(self, frame_guidance: float | None, conditioning: str) -> float:
+        """The strength to use: the caller's, else the model's own (vectorized conditioning only)."""
+        if frame_guidance is None:
+            return self.config.frame_guidance if conditioning == "vectorized" else 1.0
+        frame_guidance = check_frame_guidance(frame_guidance)
+        if frame_guidance != 1.0 and conditioning != "vectorized":
+            raise FVDMInputError(
+                "frame guidance needs vectorized conditioning (an FVDM model); set frame_guidance to 1 for replacement"
+            )
+        return frame_guidance
 
     def _generator(self, seed: int | None, generator: torch.Generator | None) -> torch.Generator:
         """CPU generator so that the same seed gives the same video on every device."""
@@ -266,6 +316,7 @@ class FVDMPipeline(DiffusionPipeline):
         callback_on_step_end: Callable | None = None,
         callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",),
         conditioning: str = "vectorized",
+        frame_guidance: float | None = None,
         return_dict: bool = True,
     ) -> FVDMPipelineOutput | tuple:
         """Sample `num_videos` clips following `plan` (default: unconditional, `num_steps` steps).
@@ -276,7 +327,8 @@ class FVDMPipeline(DiffusionPipeline):
         "pred_original_sample") and may return {"latents": ...}; `pipe.request_interrupt()` stops early.
         `conditioning="replacement"` runs the given frames the conventional zero-shot way (see
         `denoise`), for models trained with synchronized timesteps only. `sampler` ("ddim" with
-        `eta`, or "ddpm") defaults to the model's own, `scheduler.config.sampler`.
+        `eta`, or "ddpm") defaults to the model's own, `scheduler.config.sampler`, and
+        `frame_guidance` (1 to 10, 1 = off) to the model's own, `config.frame_guidance`.
         """
         if plan is None:
             plan = schedules.synchronous(num_frames=self.num_frames, num_steps=num_steps)
@@ -306,6 +358,7 @@ class FVDMPipeline(DiffusionPipeline):
             callback_on_step_end=callback_on_step_end,
             callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
             conditioning=conditioning,
+            frame_guidance=frame_guidance,
         )
         self.maybe_free_model_hooks()
         if output_type == "latent":
@@ -337,6 +390,7 @@ class FVDMPipeline(DiffusionPipeline):
         sampler: str | None = None,
         autocast_dtype: torch.dtype | None = None,
         conditioning: str = "vectorized",
+        frame_guidance: float | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield a long video chunk by chunk, each chunk [B, n, H, W, 3] floats in [0, 1].
 
@@ -360,6 +414,7 @@ class FVDMPipeline(DiffusionPipeline):
         sample = dict(
             batch=num_videos, generator=generator, labels=labels, guidance_scale=guidance_scale,
             eta=eta, sampler=sampler, autocast_dtype=autocast_dtype, conditioning=conditioning,
+            frame_guidance=frame_guidance,
         )
         history: torch.Tensor | None = None  # model-space frames made so far that may serve as context
         if init_frames:
@@ -384,6 +439,20 @@ class FVDMPipeline(DiffusionPipeline):
             history = new if history is None else torch.cat([history, new], dim=1)[:, -window:]
             made += new.shape[1]
             yield format_frames(self.decode_latents(new), "np")
+
+
+MAX_FRAME_GUIDANCE = 10.0
+
+
+def check_frame_guidance(value: float) -> float:
+    """A frame-guidance strength from users (configs, CLI, API): a number from 1 (off) to 10."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise FVDMInputError(f"frame guidance must be a number from 1 to {MAX_FRAME_GUIDANCE:g}; got {value!r}") from None
+    if not 1.0 <= number <= MAX_FRAME_GUIDANCE:  # also false for NaN
+        raise FVDMInputError(f"frame guidance must be a number from 1 to {MAX_FRAME_GUIDANCE:g}; got {value!r}")
+    return number
 
 
 def synchronized_levels(plan: schedules.Plan) -> torch.Tensor:

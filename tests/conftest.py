@@ -59,14 +59,15 @@ class AppServer(NamedTuple):
     labels: tuple[str, str]  # the two models in the picker: an FVDM-style one and a second one
 
 
-def app_model(folder: Path, seed: int, sampler: str = "ddim") -> Path:
+def app_model(folder: Path, seed: int, sampler: str = "ddim", frame_guidance: float = 1.0) -> Path:
     """A random `tiny` pixel model with the bundled model's shape: 16 frames of 32 x 32."""
     from test_models import randomize
 
     from fvdm import FVDMPipeline, FVDMScheduler, FVDMTransformer
 
     transformer = randomize(FVDMTransformer.from_preset("tiny", sample_size=32, num_frames=16), seed)
-    FVDMPipeline(transformer=transformer, scheduler=FVDMScheduler(clip_sample=True, sampler=sampler)).save_pretrained(folder)
+    scheduler = FVDMScheduler(clip_sample=True, sampler=sampler)
+    FVDMPipeline(transformer=transformer, scheduler=scheduler, frame_guidance=frame_guidance).save_pretrained(folder)
     return folder
 
 

@@ -198,6 +198,18 @@ def test_save_plan_writes_the_plan_used(model_dir, media, tmp_path, capsys):
     assert Plan.from_json(plan_path.read_text()) == schedules.image_to_video(6, 3, given=(5,))
 
 
+def test_frame_guidance_changes_the_generated_frames_only(model_dir, media, tmp_path, capsys):
+    def frames(*argv) -> np.ndarray:
+        folder = tmp_path / f"frames{len(argv)}"
+        generate(capsys, model_dir, tmp_path / "x.mp4", "--task", "image-to-video", "--image", media.start,
+                 "--save-frames", folder, *argv)
+        return png_frames(folder)
+
+    plain, guided = frames(), frames("--frame-guidance", 3)
+    np.testing.assert_array_equal(guided[0], plain[0])
+    assert np.abs(guided[1:].astype(int) - plain[1:]).max() > 10
+
+
 def test_bf16_class_and_guidance_run(tmp_path, capsys):
     checkpoint = tmp_path / "official.pt"
     torch.save({"ema": official_state_dict()}, checkpoint)
@@ -304,6 +316,7 @@ def test_info_on_a_folder(model_dir, capsys):
     assert code == 0
     assert "frames per window: 8" in out and "resolution: 16x16 px (pixel space)" in out
     assert "classes: none" in out and "num_frames: 8" in out
+    assert "sampling: DDIM steps, frame guidance 1 (1 = off)" in out
 
 
 # ------------------------------------------------------------------------------- errors
@@ -353,6 +366,11 @@ ERRORS = {
     "too many frames": (lambda m, t: ["--frames", 9], "at most 8 frames"),
     "long context": (lambda m, t: ["--task", "long", "--context-frames", 8], "between 1 and 7"),
     "nan fps": (lambda m, t: ["--fps", "nan"], "--fps: must be a finite number above 0"),
+    "weak frame guidance": (lambda m, t: ["--frame-guidance", 0.5], "--frame-guidance: must be a finite number at least 1"),
+    "strong frame guidance": (
+        lambda m, t: ["--task", "image-to-video", "--image", m.start, "--frame-guidance", 12],
+        "frame guidance must be a number from 1 to 10; got 12.0",
+    ),
     "unwritable output": (lambda m, t: ["--out", m.start / "x.mp4"], "cannot write"),
 }
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> ModelCache:
     root = tmp_path_factory.mktemp("demo-models")
-    models = [str(app_model(root / "a", 0)), str(app_model(root / "b", 1, sampler="ddpm"))]
+    models = [str(app_model(root / "a", 0)), str(app_model(root / "b", 1, sampler="ddpm", frame_guidance=2.0))]
     return ModelCache(models, device="cpu", include_bundled=False)
 
 
@@ -167,9 +167,34 @@ def test_image_to_video_keeps_the_image_exactly_anywhere(tasks, models, image_fi
     result = tasks.image_to_video(model, other, image_file, 5, 0, 3)
     expected = read_image(image_file, 32, "x")
     assert result.plan.given == (5,) and len(result.panels) == 2  # the model and the comparison model
-    assert "**sampler** DDIM / DDPM ·" in result.info  # each model samples with its own step
+    # each model samples its own way: "b" with DDPM and guidance towards the given frame
+    assert "**sampler** DDIM / DDPM, frame guidance 2 ·" in result.info
     for _, clip in result.panels:
         np.testing.assert_array_equal(to_uint8(clip[5]), expected)
+
+
+def test_frame_guidance_is_the_model_s_own_unless_asked(tasks, models, image_file):
+    model, other = labels(models)  # "a" has no frame guidance of its own, "b" guides with 2
+
+    def animate(label: str, *strength):
+        return tasks.image_to_video(label, None, image_file, 0, 0, 2, *strength)
+
+    own = animate(other)
+    assert "frame guidance 2 ·" in own.info and tasks.frame_guidance_fact(other) == ", frame guidance 2 by default"
+    np.testing.assert_array_equal(animate(other, 0).panels[0][1], own.panels[0][1])  # 0 = the model's own
+    off = animate(other, 1)
+    assert "frame guidance" not in off.info and not np.array_equal(off.panels[0][1], own.panels[0][1])
+    assert "frame guidance 3 ·" in animate(model, 3).info and tasks.frame_guidance_fact(model) == ""
+    with pytest.raises(FVDMInputError, match=r"Frame guidance must be 0 \(the model's own\) or a number from 1 to 10"):
+        animate(model, 0.5)
+
+
+def test_the_conventional_baseline_is_never_frame_guided():
+    bundled = Tasks(ModelCache(device="cpu"))
+    fvdm, baseline = bundled.models.labels
+    assert bundled.models.get(baseline).conditioning == "replacement"
+    assert bundled.frame_guidance(baseline) == bundled.frame_guidance(baseline, 4) == 1.0
+    assert bundled.frame_guidance(fvdm, 3) == 3.0
 
 
 def test_interpolate_from_a_clip_shows_truth_and_cross_fade(tasks, models, clip_file):

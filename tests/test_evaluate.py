@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_models import randomize
 
 from fvdm import FVDMPipeline, FVDMScheduler, FVDMTransformer, schedules
 from fvdm.errors import FVDMInputError
@@ -260,6 +261,29 @@ def test_without_a_sampler_every_model_samples_with_the_evaluated_model_s_own():
     forced, forced_scores = run(sampler="ddim", eta=0.5)
     assert "2 DDIM (eta 0.5) sampling steps" in forced["markdown"]
     assert all(a != b for a, b in zip(scores, forced_scores))
+
+
+def test_frame_guidance_guides_the_fvdm_model_only_and_is_recorded():
+    pipe, baseline = _tiny_pipeline(0), _tiny_pipeline(1)
+    randomize(pipe.transformer), randomize(baseline.transformer, 1)  # fresh models always output 0
+
+    def run(model: FVDMPipeline, **options) -> tuple[dict, list[float]]:
+        report = evaluate(model, baseline, clips=1, steps=2, tasks=["prediction"], batch_size=1, **options)
+        entries = report["synthetic"]["reconstruction"]["prediction"]
+        return report, [entries[method]["psnr"]["mean"] for method in ("fvdm", "conventional")]
+
+    plain, plain_scores = run(pipe)
+    assert plain["config"]["frame_guidance"] == 1.0 and "frame guidance" not in plain["markdown"]
+    guided, guided_scores = run(pipe, frame_guidance=3.0)
+    assert guided["config"]["frame_guidance"] == 3.0 and "frame guidance 3 for FVDM" in guided["markdown"]
+    assert guided_scores[0] != plain_scores[0]
+    assert guided_scores[1] == plain_scores[1]  # the conventional model, conditioned by replacement, is not guided
+    own = FVDMPipeline(transformer=pipe.transformer, scheduler=pipe.scheduler, frame_guidance=3.0)
+    own.set_progress_bar_config(disable=True)
+    assert run(own)[1] == guided_scores  # by default, the evaluated model's own strength
+    assert run(own, frame_guidance=1.0)[1] == plain_scores
+    with pytest.raises(FVDMInputError, match="frame guidance must be a number from 1 to 10"):
+        evaluate(pipe, clips=1, frame_guidance=0.0)
 
 
 def test_one_step_denoising_uses_the_same_noise_for_every_model_and_gets_harder_with_noise():

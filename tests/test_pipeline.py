@@ -178,6 +178,77 @@ def test_guidance_and_labels_need_a_class_conditional_model(pipe):
         pipe(num_steps=STEPS, class_labels=0)
 
 
+# ------------------------------------------------------------------------------- frame guidance
+
+
+def with_frame_guidance(pipe: FVDMPipeline, strength: float) -> FVDMPipeline:
+    guided = FVDMPipeline(transformer=pipe.transformer, scheduler=pipe.scheduler, frame_guidance=strength)
+    guided.set_progress_bar_config(disable=True)
+    return guided
+
+
+def test_frame_guidance_extrapolates_away_from_the_prediction_without_the_given_frames(class_pipe):
+    """prediction = cond + (g - 1)(cond - null class) + (f - 1)(cond - unseen), every branch in one batch,
+    where `unseen` swaps the given frames for pure noise at the top level."""
+    generator = torch.Generator().manual_seed(0)
+    latents = torch.randn(2, WINDOW, 3, RESOLUTION, RESOLUTION, generator=generator)
+    noise = torch.randn(latents.shape, generator=generator)
+    t = torch.tensor([[0, 0, 400, 400, 400, 400, 400, 0]]).expand(2, -1)
+    labels = torch.tensor([1, 2])
+    unseen = class_pipe._without_given(latents, t, (0, 1, 7), noise)
+    torch.testing.assert_close(unseen[0][:, [0, 1, 7]], noise[:, [0, 1, 7]], rtol=0, atol=0)
+    torch.testing.assert_close(unseen[0][:, 2:7], latents[:, 2:7], rtol=0, atol=0)
+    assert unseen[1][0].tolist() == [999, 999, 400, 400, 400, 400, 400, 999]
+    model = class_pipe.transformer
+    cond, null, without = (model(x, times, y) for x, times, y in [
+        (latents, t, labels), (latents, t, torch.full((2,), 3)), (*unseen, labels)])
+    both = class_pipe.predict(latents, t, labels, guidance_scale=3.0, frame_guidance=2.5, unseen=unseen)
+    torch.testing.assert_close(both, cond + 2.0 * (cond - null) + 1.5 * (cond - without), rtol=1e-4, atol=1e-4)
+    frames_only = class_pipe.predict(latents, t, labels, frame_guidance=2.5, unseen=unseen)
+    torch.testing.assert_close(frames_only, cond + 1.5 * (cond - without), rtol=1e-4, atol=1e-4)
+
+
+def test_the_model_s_own_frame_guidance_is_the_default_and_is_saved(pipe, tmp_path):
+    guided = with_frame_guidance(pipe, 2.0)
+    guided.save_pretrained(tmp_path)
+    loaded = FVDMPipeline.from_pretrained(tmp_path)
+    loaded.set_progress_bar_config(disable=True)
+    assert loaded.config.frame_guidance == 2.0 and pipe.config.frame_guidance == 1.0
+    plan, given = schedules.interpolation(WINDOW, STEPS, context=1), {0: random_image(0), 7: random_image(1)}
+
+    def clip(model: FVDMPipeline, **options) -> np.ndarray:
+        return model(plan=plan, given=given, seed=0, **options).frames
+
+    default = clip(loaded)
+    np.testing.assert_array_equal(default, clip(pipe, frame_guidance=2.0))
+    assert np.abs(default - clip(loaded, frame_guidance=1.0)).max() > 0.01
+    np.testing.assert_array_equal(clip(loaded, frame_guidance=1.0), clip(pipe))
+    for index, image in given.items():  # guidance moves the generated frames only
+        np.testing.assert_array_equal((default[0, index] * 255).round().astype(np.uint8), image)
+    # Without given frames there is nothing to guide towards: no extra model call, no extra noise.
+    np.testing.assert_array_equal(loaded(num_steps=STEPS, seed=0).frames, pipe(num_steps=STEPS, seed=0).frames)
+
+    def long(model: FVDMPipeline, **options) -> np.ndarray:
+        return np.concatenate(list(model.generate_long(10, 3, num_steps=2, seed=0, **options)), axis=1)
+
+    np.testing.assert_array_equal(long(loaded), long(pipe, frame_guidance=2.0))
+    assert not np.allclose(long(loaded), long(pipe))
+
+
+def test_frame_guidance_values_and_replacement(pipe):
+    plan, given = schedules.prediction(WINDOW, STEPS, context=2), {0: random_image(0), 1: random_image(1)}
+    for bad in (0.5, 10.5, float("nan"), "strong"):
+        with pytest.raises(FVDMInputError, match="frame guidance must be a number from 1 to 10"):
+            pipe(plan=plan, given=given, frame_guidance=bad)
+        with pytest.raises(FVDMInputError, match="frame guidance must be a number from 1 to 10"):
+            with_frame_guidance(pipe, bad)
+    with pytest.raises(FVDMInputError, match="frame guidance needs vectorized conditioning"):
+        pipe(plan=plan, given=given, frame_guidance=2.0, conditioning="replacement")
+    # Replacement ignores a model's default guidance: the given frames are not held apart to guide towards.
+    replaced = with_frame_guidance(pipe, 3.0)(plan=plan, given=given, seed=0, conditioning="replacement").frames
+    np.testing.assert_array_equal(replaced, pipe(plan=plan, given=given, seed=0, conditioning="replacement").frames)
+
+
 # ------------------------------------------------------------------------------- callbacks and output types
 
 

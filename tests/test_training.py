@@ -1,6 +1,7 @@
 """training.train / config / export: PTSS, the loss, config parsing, runs end to end, exact resume
 after SIGKILL, two-process DDP through `accelerate launch`, export and the model card."""
 
+import dataclasses
 import json
 import math
 import os
@@ -256,6 +257,7 @@ def test_overrides_are_parsed_and_type_checked():
     ("ptss.mode=frame", "ptss.mode must be one of batch, sample"),
     ("ptss.p=1.5", r"ptss.p must lie in \[0, 1\]"),
     ("ptss.given_p=-0.1", r"ptss.given_p must lie in \[0, 1\]"),
+    ("diffusion.frame_guidance=0.5", r"diffusion.frame_guidance must lie in \[1, 10\]"),
     ("data.kind=folder", "needs data.root"),
     ("lr=1", "must look like section.key=value"),
 ])
@@ -282,8 +284,10 @@ def test_the_bundled_pair_differs_only_in_ptss_and_folder():
     fvdm = load_config(REPO / "training" / "configs" / "synthetic-32.yaml")
     baseline = load_config(REPO / "training" / "configs" / "synthetic-32-baseline.yaml")
     assert (fvdm.ptss.p, fvdm.ptss.given_p, baseline.ptss.p, baseline.ptss.given_p) == (0.2, 0.5, 0.0, 0.0)
-    assert (fvdm.model, fvdm.data, fvdm.optim, fvdm.diffusion) == (baseline.model, baseline.data, baseline.optim, baseline.diffusion)
-    assert fvdm.diffusion.sampler == "ddpm"
+    assert (fvdm.model, fvdm.data, fvdm.optim) == (baseline.model, baseline.data, baseline.optim)
+    # FVDM alone guides towards given frames: the baseline is conditioned by replacement, without guidance
+    assert dataclasses.replace(fvdm.diffusion, frame_guidance=1.0) == baseline.diffusion
+    assert fvdm.diffusion.sampler == "ddpm" and fvdm.diffusion.frame_guidance == 2.0
     assert fvdm.model.preset == "cpu-small" and fvdm.run.mixed_precision == "bf16"
 
 
@@ -294,7 +298,8 @@ def test_the_bundled_pair_differs_only_in_ptss_and_folder():
 def tiny_run(tmp_path_factory) -> Path:
     """8 steps of the tiny config with previews and export (shared by several tests)."""
     return run_training(tmp_path_factory.mktemp("runs") / "tiny", "run.steps=8", "run.log_every=2",
-                        "run.checkpoint_every=2", "run.preview_every=4", "diffusion.sampler=ddpm")
+                        "run.checkpoint_every=2", "run.preview_every=4", "diffusion.sampler=ddpm",
+                        "diffusion.frame_guidance=2")
 
 
 def test_a_run_writes_logs_checkpoints_previews_and_a_pipeline(tiny_run):
@@ -326,6 +331,7 @@ def test_the_exported_pipeline_loads_and_generates(tiny_run):
     assert frames[0, 0].max() == 0 and frames[0, 3].min() == 1  # given frames come back as given
     assert pipe.scheduler.config.clip_sample  # pixel models keep their clean-frame estimates in range
     assert pipe.scheduler.config.sampler == "ddpm"  # the run's diffusion.sampler is the model's default
+    assert pipe.config.frame_guidance == 2.0  # and so is its diffusion.frame_guidance
     # the transformer holds the EMA weights, not the last training weights
     ema = final_state(tiny_run, 8)[1]
     assert all(torch.equal(p, e) for p, e in zip(pipe.transformer.parameters(), ema))
@@ -333,6 +339,7 @@ def test_the_exported_pipeline_loads_and_generates(tiny_run):
     front = yaml.safe_load(card.split("---")[1])
     assert front["library_name"] == "diffusers" and front["license"] == "apache-2.0" and "fvdm" in front["tags"]
     assert "8 steps" in card and "p = 0.2" in card and "bouncing-shapes" in card and "DDPM by default" in card
+    assert "guidance 2 towards the given frames" in card
 
 
 def test_export_cli_with_fp16_storage_and_an_evaluation_table(tiny_run, tmp_path):

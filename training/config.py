@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 
 from fvdm.errors import FVDMInputError
+from fvdm.pipeline import MAX_FRAME_GUIDANCE
 
 
 @dataclass
@@ -48,6 +49,7 @@ class DiffusionConfig:
     prediction_type: Literal["epsilon", "v_prediction"] = "epsilon"
     learn_sigma: bool = False  # also learn the variance (IDDPM hybrid loss: MSE + variational bound)
     sampler: Literal["ddim", "ddpm"] = "ddim"  # the exported model's default sampling step (and the previews')
+    frame_guidance: float = 1.0  # the exported model's default guidance towards given frames, 1 = off (and the previews')
 
 
 @dataclass
@@ -224,6 +226,8 @@ def check_config(config: TrainConfig) -> None:
         (0 <= config.ptss.given_p <= 1, "ptss.given_p must lie in [0, 1]"),
         (0 <= m.class_dropout < 1, "model.class_dropout must lie in [0, 1)"),
         (d.num_train_timesteps >= 2, "diffusion.num_train_timesteps must be at least 2"),
+        (1 <= d.frame_guidance <= MAX_FRAME_GUIDANCE,
+         f"diffusion.frame_guidance must lie in [1, {MAX_FRAME_GUIDANCE:g}] (1 = off)"),
         (data.num_frames >= 3, "data.num_frames must be at least 3 (previews interpolate between two frames)"),
         (data.size >= 8, "data.size must be at least 8"),
         (data.stride >= 1 and data.num_workers >= 0, "data.stride must be >= 1 and data.num_workers >= 0"),

@@ -25,7 +25,9 @@ What is measured (every method samples the same clips with the same seeds):
   tasks zero-shot with `conditioning="replacement"`, the standard way to condition such a model.
 * With `--i3d`, the FVD of every generated set against the real clips (`training.fvd`).
 * Every model samples with the same step: the evaluated model's own (`scheduler.config.sampler`),
-  or the one `--sampler` names (`--eta` adds DDIM noise).
+  or the one `--sampler` names (`--eta` adds DDIM noise). The FVDM model guides towards its given
+  frames with its own `frame_guidance` (`--frame-guidance` overrides it); the conventional model,
+  conditioned by replacement, has no such guidance.
 
 The ground truth is the synthetic world at the model's frame count and resolution (eval seeds, never
 trained on); `--video-folder` adds the same reconstruction tasks and image-to-video (sharpness, FVD;
@@ -55,7 +57,7 @@ from fvdm import schedules
 from fvdm.baselines import cross_fade, repeat_last
 from fvdm.errors import FVDMInputError
 from fvdm.loading import load_pipeline
-from fvdm.pipeline import FVDMPipeline
+from fvdm.pipeline import FVDMPipeline, check_frame_guidance
 from fvdm.scheduler import SAMPLERS, check_sampler
 from fvdm.video_io import load_video
 from training.data import find_videos
@@ -179,6 +181,7 @@ class Sampler:
     autocast_dtype: torch.dtype | None = None
     sampler: str | None = None  # None: each model's own
     eta: float = 0.0
+    frame_guidance: float | None = None  # for the vectorized (FVDM) model; None: its own
     timings: dict[str, float] = field(default_factory=dict)
 
     def _batches(self, count: int) -> Iterator[tuple[int, slice]]:
@@ -192,6 +195,10 @@ class Sampler:
         self.timings[key] = round(time.perf_counter() - start, 3)
         logger.info("%s: %.1f s", key, self.timings[key])
 
+    def _frame_guidance(self, method: str) -> float | None:
+        """Frame guidance applies to vectorized conditioning; replacement runs without it."""
+        return self.frame_guidance if CONDITIONING[method] == "vectorized" else None
+
     def sample(self, method: str, plan: schedules.Plan, truth: torch.Tensor) -> torch.Tensor:
         """One clip per truth clip [N, F, 3, H, W] following `plan`, its given frames taken from the
         truth; returns [N, F, 3, H, W] in [0, 1] on the CPU."""
@@ -202,7 +209,7 @@ class Sampler:
             output = pipe(
                 plan=plan, given=given, num_videos=part.stop - part.start, seed=self.seed + number, output_type="pt",
                 autocast_dtype=self.autocast_dtype, conditioning=CONDITIONING[method], sampler=self.sampler,
-                eta=self.eta,
+                eta=self.eta, frame_guidance=self._frame_guidance(method),
             )
             videos.append(output.frames.float().cpu())
         return torch.cat(videos)
@@ -233,7 +240,7 @@ class Sampler:
             chunks = pipe.generate_long(
                 total_frames, context_frames=context, num_steps=steps, num_videos=part.stop - part.start,
                 seed=self.seed + number, autocast_dtype=self.autocast_dtype, conditioning=CONDITIONING[method],
-                sampler=self.sampler, eta=self.eta,
+                sampler=self.sampler, eta=self.eta, frame_guidance=self._frame_guidance(method),
             )
             videos.append(np.concatenate(list(chunks), axis=1))
         return np.concatenate(videos)
@@ -382,6 +389,7 @@ def evaluate(
     batch_size: int = 16,
     sampler: str | None = None,
     eta: float = 0.0,
+    frame_guidance: float | None = None,
 ) -> dict:
     """Evaluate `pipe` (and the conventional `baseline`, sampled with replacement) on `clips` held-out
     clips; see the module docstring. Returns the report: {"config", "synthetic", ["video_folder"],
@@ -391,7 +399,7 @@ def evaluate(
     `2 * long_frames / num_frames` times as much as a clip of the other tasks. `batch_size` clips are
     sampled at once; `autocast_dtype` (e.g. torch.bfloat16) runs the transformer under autocast;
     `sampler` ("ddim" or "ddpm"; default: `pipe`'s own) and `eta` choose the sampling step, the
-    same for every model.
+    same for every model; `frame_guidance` (default: `pipe`'s own) guides `pipe` towards its given frames.
     """
     started = time.perf_counter()
     tasks = _check_tasks(tasks)
@@ -399,6 +407,7 @@ def evaluate(
     sampler = check_sampler(sampler or pipe.scheduler.config.sampler)
     if not eta >= 0:
         raise FVDMInputError(f"eta must be at least 0; got {eta}")
+    frame_guidance = check_frame_guidance(pipe.config.frame_guidance if frame_guidance is None else frame_guidance)
     frames, resolution = pipe.num_frames, pipe.resolution
     sample_tasks = build_tasks(tasks, frames, steps)
     truth = {"synthetic": synthetic_clips(clips, frames, resolution)}
@@ -409,11 +418,11 @@ def evaluate(
         raise FVDMInputError("FVD needs at least 2 clips")
 
     models = {"fvdm": pipe} | ({"conventional": baseline} if baseline else {})
-    runner = Sampler(models, seed, batch_size, autocast_dtype, sampler, eta)
+    runner = Sampler(models, seed, batch_size, autocast_dtype, sampler, eta, frame_guidance)
     result: dict = {"config": run_config(
         pipe, baseline, clips=clips, steps=steps, seed=seed, tasks=list(tasks), long_frames=long_frames,
         long_clips=long_clips, batch_size=batch_size, autocast=_optional_str(autocast_dtype), sampler=sampler, eta=eta,
-        video_folder=_optional_str(video_folder), i3d=_optional_str(i3d), eval_seeds=[eval_seed(0), eval_seed(clips - 1)],
+        frame_guidance=frame_guidance, video_folder=_optional_str(video_folder), i3d=_optional_str(i3d), eval_seeds=[eval_seed(0), eval_seed(clips - 1)],
     )}
     for name, real in truth.items():
         synthetic = name == "synthetic"
@@ -498,7 +507,8 @@ def to_markdown(result: dict) -> str:
         f"## Evaluation of {config['model'] or 'an in-memory model'}",
         "",
         (
-            f"{config['steps']} {_sampler_title(config)} sampling steps, seed {config['seed']}, {config['num_frames']} frames of "
+            f"{config['steps']} {_sampler_title(config)} sampling steps{_guidance_title(config)}, seed {config['seed']}, "
+            f"{config['num_frames']} frames of "
             f"{config['resolution']} x {config['resolution']} px; run time {_duration(result['timings']['total'])}. "
             "PSNR (dB) and SSIM: generated frames only, mean ± 95% CI over clips. Plausible: share of clips "
             "obeying the synthetic world's physics. Sharpness: variance of the Laplacian (real clips as reference)."
@@ -519,6 +529,12 @@ def _sampler_title(config: dict) -> str:
     """"DDIM", "DDIM (eta 0.5)" or "DDPM"."""
     sampler, eta = config["sampler"], config["eta"]
     return sampler.upper() + (f" (eta {eta:g})" if sampler == "ddim" and eta else "")
+
+
+def _guidance_title(config: dict) -> str:
+    """", frame guidance 2 for FVDM" ("" without guidance, and in reports from before it existed)."""
+    strength = config.get("frame_guidance", 1.0)
+    return f", frame guidance {strength:g} for FVDM" if strength != 1.0 else ""
 
 
 def _duration(seconds: float) -> str:
@@ -668,6 +684,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bf16", action="store_true", help="run the transformer under bfloat16 autocast")
     parser.add_argument("--sampler", choices=SAMPLERS, help="sampling step for every model (default: the model's own)")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise, 0 = deterministic (default 0)")
+    parser.add_argument(
+        "--frame-guidance", type=float, help="guidance towards the given frames, 1 = off (default: the model's own)"
+    )
     return parser
 
 
@@ -689,7 +708,7 @@ def run(args: argparse.Namespace) -> dict:
         tasks=[task.strip() for task in args.tasks.split(",") if task.strip()],
         long_frames=args.long_frames, long_clips=args.long_clips, video_folder=args.video_folder, i3d=args.i3d,
         autocast_dtype=torch.bfloat16 if args.bf16 else None, batch_size=args.batch_size,
-        sampler=args.sampler, eta=args.eta,
+        sampler=args.sampler, eta=args.eta, frame_guidance=args.frame_guidance,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")

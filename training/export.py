@@ -47,7 +47,7 @@ def build_scheduler(config: DiffusionConfig, clip_sample: bool = False) -> FVDMS
 def make_pipeline(transformer: FVDMTransformer, config: TrainConfig, vae=None) -> FVDMPipeline:
     """Pixel-space models clip their clean-frame estimates to [-1, 1] while sampling; latents are unbounded."""
     scheduler = build_scheduler(config.diffusion, clip_sample=vae is None)
-    return FVDMPipeline(transformer=transformer, scheduler=scheduler, vae=vae)
+    return FVDMPipeline(transformer=transformer, scheduler=scheduler, vae=vae, frame_guidance=config.diffusion.frame_guidance)
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -142,7 +142,7 @@ def model_card(run_dir: Path, config: TrainConfig, pipe: FVDMPipeline, step: int
         ("video", f"{frames} frames of {size}x{size}, {config.data.channels} channel(s), diffused in {space}"),
         ("prediction", (f"{diffusion.prediction_type}, {diffusion.beta_schedule} betas, "
                         f"{diffusion.num_train_timesteps} steps{variance}")),
-        ("sampling", f"{diffusion.sampler.upper()} by default (`sampler=` picks the other)"),
+        ("sampling", f"{diffusion.sampler.upper()} by default (`sampler=` picks the other){_guidance_note(diffusion)}"),
         ("classes", str(transformer.num_classes) if transformer.num_classes else "unconditional"),
         ("training", (f"{step} steps at global batch {batch} ({step * batch} clips), "
                       f"{facts['num_processes']} process(es), EMA {config.optim.ema_decay}")),
@@ -190,6 +190,12 @@ Trained with `python -m training.train` (the `training` package of the fvdm repo
 {yaml.safe_dump(config_to_dict(config), sort_keys=False).strip()}
 ```
 """
+
+
+def _guidance_note(diffusion: DiffusionConfig) -> str:
+    if diffusion.frame_guidance == 1.0:
+        return ""
+    return f"; guidance {diffusion.frame_guidance:g} towards the given frames (`frame_guidance=1` turns it off)"
 
 
 def push_to_hub(folder: Path, repo_id: str) -> None:
