@@ -32,6 +32,9 @@ def test_both_models_ship_as_safetensors_with_a_card_and_their_training_facts():
         assert (facts["config"]["ptss"]["p"] > 0) == (name == "fvdm")
         # Both sample with DDPM by default, the sampler they were evaluated with (docs/results/eval.md).
         assert load_pipeline(name).scheduler.config.sampler == facts["config"]["diffusion"]["sampler"] == "ddpm"
+        # FVDM guides towards its given frames as evaluated; the baseline, conditioned by replacement, cannot.
+        guidance = load_pipeline(name).config.frame_guidance
+        assert guidance == facts["config"]["diffusion"]["frame_guidance"] == (2.0 if name == "fvdm" else 1.0)
     assert default_conditioning(None) == "vectorized" and default_conditioning("baseline") == "replacement"
 
 
