@@ -125,7 +125,9 @@ def build_app(models: ModelCache) -> gr.Blocks:
 
     @spaces.GPU(duration=duration_from(5))
     @user_errors
-    def image_to_video(model, compare, image, position, seed, steps, frame_guidance=None, progress=gr.Progress(track_tqdm=True)):
+    def image_to_video(
+        model, compare, image, position, seed, steps, frame_guidance=None, progress=gr.Progress(track_tqdm=True)
+    ):
         result = tasks.image_to_video(model, compare_of(compare), image, position, seed, steps, frame_guidance)
         return result.video, result.gif, result.info
 
@@ -135,7 +137,9 @@ def build_app(models: ModelCache) -> gr.Blocks:
         model, compare, start, end, clip, context, between, seed, steps, frame_guidance=None,
         progress=gr.Progress(track_tqdm=True),
     ):
-        result = tasks.interpolate(model, compare_of(compare), start, end, clip, context, between, seed, steps, frame_guidance)
+        result = tasks.interpolate(
+            model, compare_of(compare), start, end, clip, context, between, seed, steps, frame_guidance
+        )
         return result.video, result.gif, result.info
 
     @spaces.GPU(duration=duration_from(5))
@@ -152,7 +156,8 @@ def build_app(models: ModelCache) -> gr.Blocks:
     @user_errors
     def long_video(model, image, total_frames, context, stride, seed, steps, frame_guidance=None, previous=None):
         update = None
-        for update in tasks.long_video(model, image, total_frames, context, stride, seed, steps, previous, frame_guidance):
+        updates = tasks.long_video(model, image, total_frames, context, stride, seed, steps, previous, frame_guidance)
+        for update in updates:
             yield update.video, update.strip, None, update.info, update.frames
         if update is not None:
             yield update.video, update.strip, render.write_gif(render.enlarge(update.frames)), update.info, update.frames
@@ -160,7 +165,8 @@ def build_app(models: ModelCache) -> gr.Blocks:
     def extend_video(model, image, total_frames, context, stride, seed, steps, frame_guidance, previous):
         if previous is None:
             raise gr.Error("There is no video to extend yet: generate one first.")
-        yield from long_video(model, image, total_frames, context, stride, int(seed) + 1, steps, frame_guidance, previous)
+        next_seed = int(seed) + 1
+        yield from long_video(model, image, total_frames, context, stride, next_seed, steps, frame_guidance, previous)
 
     @spaces.GPU(duration=lambda model, rows, steps, *rest, **kwargs: gpu_seconds(len(rows or []), steps))
     @user_errors
@@ -414,7 +420,8 @@ def build_app(models: ModelCache) -> gr.Blocks:
         )
         int_button.click(
             interpolate,
-            [model, compare, int_start, int_end, int_clip, int_context, int_between, int_seed, int_steps, frame_guidance],
+            [model, compare, int_start, int_end, int_clip, int_context, int_between, int_seed, int_steps,
+             frame_guidance],
             [int_video, int_gif, int_info], api_name="interpolate", **heavy,
         )
         pred_button.click(
@@ -427,7 +434,9 @@ def build_app(models: ModelCache) -> gr.Blocks:
         long_more = long_extend.click(extend_video, [*long_inputs, long_frames], long_outputs, **heavy, **private)
         long_stop.click(None, cancels=[long_run, long_more], **private)
 
-        studio_inputs = [model, studio_table, studio_steps, studio_gallery, studio_clip, studio_seed, studio_every, frame_guidance]
+        studio_inputs = [
+            model, studio_table, studio_steps, studio_gallery, studio_clip, studio_seed, studio_every, frame_guidance
+        ]
         studio_run = studio_button.click(
             studio_generate, studio_inputs, [studio_strip, studio_heatmap, studio_video, studio_gif, studio_info],
             api_name="studio_generate", **heavy,

@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
             medians["bf16_autocast_unconditional_ddpm"] / medians["bf16_autocast_unconditional_ddim"], 2
         ),
         "guided_over_unguided_bf16": round(
-            medians["bf16_autocast_image_to_video_ddpm_default"] / medians["bf16_autocast_image_to_video_ddpm_unguided"], 2
+            medians["bf16_autocast_image_to_video_ddpm_default"]
+            / medians["bf16_autocast_image_to_video_ddpm_unguided"], 2
         ),
         "target_s": 2.0,
     }))

@@ -148,7 +148,8 @@ class Tasks:
             return check_frame_guidance(requested)
         except FVDMInputError:
             raise FVDMInputError(
-                f"Frame guidance must be 0 (the model's own) or a number from 1 to {MAX_FRAME_GUIDANCE:g}; got {requested}."
+                "Frame guidance must be 0 (the model's own) or a number from 1 to "
+                f"{MAX_FRAME_GUIDANCE:g}; got {requested}."
             ) from None
 
     def frame_guidance_fact(self, label: str) -> str:
@@ -208,7 +209,9 @@ class Tasks:
     def generate_plan(self, model: str, steps) -> schedules.Plan:
         return schedules.synchronous(self.num_frames(model), check_int(steps, "The number of steps", 1, MAX_STEPS))
 
-    def image_to_video(self, model: str, compare: str | None, image, position, seed, steps, frame_guidance=None) -> TaskResult:
+    def image_to_video(
+        self, model: str, compare: str | None, image, position, seed, steps, frame_guidance=None
+    ) -> TaskResult:
         plan = self.image_to_video_plan(model, steps, position)
         frame = read_image(image, self.resolution(model), "a first frame")
         return self._run(model, compare, plan, {plan.given[0]: frame}, seed, frame_guidance=frame_guidance)
@@ -296,7 +299,8 @@ class Tasks:
             info = (
                 f"**{len(frames)} frames** ({len(frames) - len(start)} new of {total}) · **model** {model} · **seed** {seed}"
                 f" · {len(plan.given)} context + {plan.num_frames - len(plan.given)} new frames per window,"
-                f" {plan.num_steps} {self._sampler(model)} steps{self._guidance_note(model, plan, strength)} · {seconds:.1f} s"
+                f" {plan.num_steps} {self._sampler(model)} steps{self._guidance_note(model, plan, strength)}"
+                f" · {seconds:.1f} s"
             )
             yield LongUpdate(video, strip, info, clip)
 

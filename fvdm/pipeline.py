@@ -446,12 +446,13 @@ MAX_FRAME_GUIDANCE = 10.0
 
 def check_frame_guidance(value: float) -> float:
     """A frame-guidance strength from users (configs, CLI, API): a number from 1 (off) to 10."""
+    message = f"frame guidance must be a number from 1 to {MAX_FRAME_GUIDANCE:g}; got {value!r}"
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise FVDMInputError(f"frame guidance must be a number from 1 to {MAX_FRAME_GUIDANCE:g}; got {value!r}") from None
+        raise FVDMInputError(message) from None
     if not 1.0 <= number <= MAX_FRAME_GUIDANCE:  # also false for NaN
-        raise FVDMInputError(f"frame guidance must be a number from 1 to {MAX_FRAME_GUIDANCE:g}; got {value!r}")
+        raise FVDMInputError(message)
     return number
 
 

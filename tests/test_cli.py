@@ -366,7 +366,9 @@ ERRORS = {
     "too many frames": (lambda m, t: ["--frames", 9], "at most 8 frames"),
     "long context": (lambda m, t: ["--task", "long", "--context-frames", 8], "between 1 and 7"),
     "nan fps": (lambda m, t: ["--fps", "nan"], "--fps: must be a finite number above 0"),
-    "weak frame guidance": (lambda m, t: ["--frame-guidance", 0.5], "--frame-guidance: must be a finite number at least 1"),
+    "weak frame guidance": (
+        lambda m, t: ["--frame-guidance", 0.5], "--frame-guidance: must be a finite number at least 1"
+    ),
     "strong frame guidance": (
         lambda m, t: ["--task", "image-to-video", "--image", m.start, "--frame-guidance", 12],
         "frame guidance must be a number from 1 to 10; got 12.0",

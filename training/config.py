@@ -49,7 +49,7 @@ class DiffusionConfig:
     prediction_type: Literal["epsilon", "v_prediction"] = "epsilon"
     learn_sigma: bool = False  # also learn the variance (IDDPM hybrid loss: MSE + variational bound)
     sampler: Literal["ddim", "ddpm"] = "ddim"  # the exported model's default sampling step (and the previews')
-    frame_guidance: float = 1.0  # the exported model's default guidance towards given frames, 1 = off (and the previews')
+    frame_guidance: float = 1.0  # the exported model's default pull towards given frames, 1 = off (and the previews')
 
 
 @dataclass

@@ -422,7 +422,8 @@ def evaluate(
     result: dict = {"config": run_config(
         pipe, baseline, clips=clips, steps=steps, seed=seed, tasks=list(tasks), long_frames=long_frames,
         long_clips=long_clips, batch_size=batch_size, autocast=_optional_str(autocast_dtype), sampler=sampler, eta=eta,
-        frame_guidance=frame_guidance, video_folder=_optional_str(video_folder), i3d=_optional_str(i3d), eval_seeds=[eval_seed(0), eval_seed(clips - 1)],
+        frame_guidance=frame_guidance, video_folder=_optional_str(video_folder), i3d=_optional_str(i3d),
+        eval_seeds=[eval_seed(0), eval_seed(clips - 1)],
     )}
     for name, real in truth.items():
         synthetic = name == "synthetic"
@@ -507,8 +508,8 @@ def to_markdown(result: dict) -> str:
         f"## Evaluation of {config['model'] or 'an in-memory model'}",
         "",
         (
-            f"{config['steps']} {_sampler_title(config)} sampling steps{_guidance_title(config)}, seed {config['seed']}, "
-            f"{config['num_frames']} frames of "
+            f"{config['steps']} {_sampler_title(config)} sampling steps{_guidance_title(config)}, "
+            f"seed {config['seed']}, {config['num_frames']} frames of "
             f"{config['resolution']} x {config['resolution']} px; run time {_duration(result['timings']['total'])}. "
             "PSNR (dB) and SSIM: generated frames only, mean ± 95% CI over clips. Plausible: share of clips "
             "obeying the synthetic world's physics. Sharpness: variance of the Laplacian (real clips as reference)."

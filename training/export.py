@@ -47,7 +47,9 @@ def build_scheduler(config: DiffusionConfig, clip_sample: bool = False) -> FVDMS
 def make_pipeline(transformer: FVDMTransformer, config: TrainConfig, vae=None) -> FVDMPipeline:
     """Pixel-space models clip their clean-frame estimates to [-1, 1] while sampling; latents are unbounded."""
     scheduler = build_scheduler(config.diffusion, clip_sample=vae is None)
-    return FVDMPipeline(transformer=transformer, scheduler=scheduler, vae=vae, frame_guidance=config.diffusion.frame_guidance)
+    return FVDMPipeline(
+        transformer=transformer, scheduler=scheduler, vae=vae, frame_guidance=config.diffusion.frame_guidance
+    )
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
