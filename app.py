@@ -85,20 +85,21 @@ def user_errors(fn):
     return call
 
 
-def gpu_seconds(frames: int, steps, videos=1) -> int:
-    """ZeroGPU time to ask for: generous for a tiny model, bounded because every input is."""
+def gpu_seconds(frames: int, steps, videos=1, calls_per_step: int = 1) -> int:
+    """ZeroGPU time to ask for: generous for a tiny model, bounded because every input is.
+    `calls_per_step` is 2 for tasks with given frames, which an FVDM model may guide towards."""
     try:
-        work = int(frames) * int(steps) * int(videos)
+        work = int(frames) * int(steps) * int(videos) * calls_per_step
     except (TypeError, ValueError):
         work = 0
     return int(min(300, 20 + work * 0.02))
 
 
-def duration_from(steps_at: int, videos_at: int | None = None):
+def duration_from(steps_at: int, videos_at: int | None = None, calls_per_step: int = 1):
     """A `spaces.GPU` duration function that reads the steps (and videos) from the handler's arguments."""
 
     def duration(*args, **kwargs) -> int:
-        return gpu_seconds(16, args[steps_at], 1 if videos_at is None else args[videos_at])
+        return gpu_seconds(16, args[steps_at], 1 if videos_at is None else args[videos_at], calls_per_step)
 
     return duration
 
@@ -123,7 +124,7 @@ def build_app(models: ModelCache) -> gr.Blocks:
         result = tasks.generate(model, compare_of(compare), num_videos, seed, steps, class_label, guidance)
         return result.video, result.gif, result.info
 
-    @spaces.GPU(duration=duration_from(5))
+    @spaces.GPU(duration=duration_from(5, calls_per_step=2))
     @user_errors
     def image_to_video(
         model, compare, image, position, seed, steps, frame_guidance=None, progress=gr.Progress(track_tqdm=True)
@@ -131,7 +132,7 @@ def build_app(models: ModelCache) -> gr.Blocks:
         result = tasks.image_to_video(model, compare_of(compare), image, position, seed, steps, frame_guidance)
         return result.video, result.gif, result.info
 
-    @spaces.GPU(duration=duration_from(8))
+    @spaces.GPU(duration=duration_from(8, calls_per_step=2))
     @user_errors
     def interpolate(
         model, compare, start, end, clip, context, between, seed, steps, frame_guidance=None,
@@ -142,7 +143,7 @@ def build_app(models: ModelCache) -> gr.Blocks:
         )
         return result.video, result.gif, result.info
 
-    @spaces.GPU(duration=duration_from(5))
+    @spaces.GPU(duration=duration_from(5, calls_per_step=2))
     @user_errors
     def predict(model, compare, clip, context, seed, steps, frame_guidance=None, progress=gr.Progress(track_tqdm=True)):
         result = tasks.predict(model, compare_of(compare), clip, context, seed, steps, frame_guidance)
@@ -150,7 +151,7 @@ def build_app(models: ModelCache) -> gr.Blocks:
 
     def long_duration(model, image, total, context, stride, seed, steps, *rest, **kwargs):
         windows = int(total) // max(1, int(stride)) + 1
-        return gpu_seconds(16 * windows, steps)
+        return gpu_seconds(16 * windows, steps, calls_per_step=2)
 
     @spaces.GPU(duration=long_duration)
     @user_errors
@@ -168,7 +169,10 @@ def build_app(models: ModelCache) -> gr.Blocks:
         next_seed = int(seed) + 1
         yield from long_video(model, image, total_frames, context, stride, next_seed, steps, frame_guidance, previous)
 
-    @spaces.GPU(duration=lambda model, rows, steps, *rest, **kwargs: gpu_seconds(len(rows or []), steps))
+    def studio_duration(model, rows, steps, *rest, **kwargs) -> int:
+        return gpu_seconds(len(rows or []), steps, calls_per_step=2)
+
+    @spaces.GPU(duration=studio_duration)
     @user_errors
     def studio_generate(model, rows, steps, gallery, clip, seed, preview_every, frame_guidance=None):
         for update in tasks.studio_generate(model, rows, steps, gallery, clip, seed, preview_every, frame_guidance):

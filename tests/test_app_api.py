@@ -163,3 +163,7 @@ def test_zero_gpu_durations_follow_the_request_size():
     assert generate_duration("m", "none", 1, 0, 25, "none", 1) < generate_duration("m", "none", 4, 0, 100, "none", 1)
     assert generate_duration("m", "none", 4, 0, 100, "none", 1) <= 300
     assert app.gpu_seconds(16, "not a number") == 20
+    # tasks with given frames ask for twice the work: an FVDM model may guide towards them (two model calls a step)
+    image_to_video_duration = app.duration_from(5, calls_per_step=2)  # (model, compare, image, position, seed, steps)
+    assert image_to_video_duration("m", "none", "x.png", 0, 0, 25) == app.gpu_seconds(16, 25, calls_per_step=2)
+    assert app.gpu_seconds(16, 25, calls_per_step=2) - 20 == 2 * (app.gpu_seconds(16, 25) - 20)
