@@ -32,7 +32,7 @@ from fvdm import schedules
 from fvdm.baselines import cross_fade, repeat_last
 from fvdm.errors import FVDMInputError
 from fvdm.heatmap import render_plan
-from fvdm.pipeline import MAX_FRAME_GUIDANCE, check_frame_guidance, format_frames
+from fvdm.pipeline import MAX_FRAME_GUIDANCE, format_frames
 from fvdm.video_io import to_uint8
 
 TABLE_HEADERS = ["frame", "given", "start", "first", "last"]
@@ -140,12 +140,10 @@ class Tasks:
         """The frame guidance model `label` samples with: `requested` (None or 0: the model's own) for
         an FVDM model; always 1 for a conventional one, which gets its given frames by replacement."""
         model = self.models.get(label)
-        if model.conditioning != "vectorized":
-            return 1.0
-        if requested is None or requested == 0:
-            return model.pipe.config.frame_guidance
+        if requested == 0 or model.conditioning != "vectorized":
+            requested = None  # the model's own; replacement (a conventional model) is never guided
         try:
-            return check_frame_guidance(requested)
+            return model.pipe.resolve_frame_guidance(requested, model.conditioning)
         except FVDMInputError:
             raise FVDMInputError(
                 "Frame guidance must be 0 (the model's own) or a number from 1 to "

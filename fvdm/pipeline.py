@@ -206,7 +206,7 @@ class FVDMPipeline(DiffusionPipeline):
             raise FVDMInputError(f"conditioning must be one of {CONDITIONING_MODES}; got {conditioning!r}")
         if sampler is not None:
             check_sampler(sampler)
-        frame_guidance = self._frame_guidance(frame_guidance, conditioning)
+        frame_guidance = self.resolve_frame_guidance(frame_guidance, conditioning)
         device = self.transformer.device
         config = self.transformer.config
         size = config.sample_size
@@ -269,8 +269,8 @@ class FVDMPipeline(DiffusionPipeline):
         t[:, index] = self.scheduler.config.num_train_timesteps - 1
         return latents, t
 
-    def _frame_guidance(self, frame_guidance: float | None, conditioning: str) -> float:
-        """The strength to use: the caller's, else the model's own (vectorized conditioning only)."""
+    def resolve_frame_guidance(self, frame_guidance: float | None = None, conditioning: str = "vectorized") -> float:
+        """The frame guidance a run uses: the caller's, else the model's own; 1 (none) for replacement."""
         if frame_guidance is None:
             return self.config.frame_guidance if conditioning == "vectorized" else 1.0
         frame_guidance = check_frame_guidance(frame_guidance)

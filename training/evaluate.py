@@ -57,7 +57,7 @@ from fvdm import schedules
 from fvdm.baselines import cross_fade, repeat_last
 from fvdm.errors import FVDMInputError
 from fvdm.loading import load_pipeline
-from fvdm.pipeline import FVDMPipeline, check_frame_guidance
+from fvdm.pipeline import FVDMPipeline
 from fvdm.scheduler import SAMPLERS, check_sampler
 from fvdm.video_io import load_video
 from training.data import find_videos
@@ -407,7 +407,7 @@ def evaluate(
     sampler = check_sampler(sampler or pipe.scheduler.config.sampler)
     if not eta >= 0:
         raise FVDMInputError(f"eta must be at least 0; got {eta}")
-    frame_guidance = check_frame_guidance(pipe.config.frame_guidance if frame_guidance is None else frame_guidance)
+    frame_guidance = pipe.resolve_frame_guidance(frame_guidance)
     frames, resolution = pipe.num_frames, pipe.resolution
     sample_tasks = build_tasks(tasks, frames, steps)
     truth = {"synthetic": synthetic_clips(clips, frames, resolution)}
