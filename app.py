@@ -20,7 +20,7 @@ import gradio as gr
 from demo import render
 from demo.inputs import MAX_LONG_FRAMES, MAX_STEPS, MAX_UPLOAD_MB, MAX_VIDEOS, read_plan_file
 from demo.models import ModelCache
-from demo.tasks import TABLE_HEADERS, Tasks, plan_image, plan_to_rows, preset_plan, rows_to_plan
+from demo.tasks import DEFAULT_ORDERS, TABLE_HEADERS, Tasks, plan_image, plan_to_rows, preset_plan, rows_to_plan
 from fvdm.errors import FVDMInputError
 from fvdm.pipeline import MAX_FRAME_GUIDANCE
 
@@ -120,33 +120,40 @@ def build_app(models: ModelCache) -> gr.Blocks:
 
     @spaces.GPU(duration=duration_from(4, videos_at=2))
     @user_errors
-    def generate(model, compare, num_videos, seed, steps, class_label, guidance, progress=gr.Progress(track_tqdm=True)):
-        result = tasks.generate(model, compare_of(compare), num_videos, seed, steps, class_label, guidance)
+    def generate(
+        model, compare, num_videos, seed, steps, class_label, guidance, order=DEFAULT_ORDERS["generate"],
+        progress=gr.Progress(track_tqdm=True),
+    ):
+        result = tasks.generate(model, compare_of(compare), num_videos, seed, steps, class_label, guidance, order)
         return result.video, result.gif, result.info
 
     @spaces.GPU(duration=duration_from(5, calls_per_step=2))
     @user_errors
     def image_to_video(
-        model, compare, image, position, seed, steps, frame_guidance=None, progress=gr.Progress(track_tqdm=True)
+        model, compare, image, position, seed, steps, frame_guidance=None, order=DEFAULT_ORDERS["image_to_video"],
+        progress=gr.Progress(track_tqdm=True),
     ):
-        result = tasks.image_to_video(model, compare_of(compare), image, position, seed, steps, frame_guidance)
+        result = tasks.image_to_video(model, compare_of(compare), image, position, seed, steps, frame_guidance, order)
         return result.video, result.gif, result.info
 
     @spaces.GPU(duration=duration_from(8, calls_per_step=2))
     @user_errors
     def interpolate(
         model, compare, start, end, clip, context, between, seed, steps, frame_guidance=None,
-        progress=gr.Progress(track_tqdm=True),
+        order=DEFAULT_ORDERS["interpolate"], progress=gr.Progress(track_tqdm=True),
     ):
         result = tasks.interpolate(
-            model, compare_of(compare), start, end, clip, context, between, seed, steps, frame_guidance
+            model, compare_of(compare), start, end, clip, context, between, seed, steps, frame_guidance, order
         )
         return result.video, result.gif, result.info
 
     @spaces.GPU(duration=duration_from(5, calls_per_step=2))
     @user_errors
-    def predict(model, compare, clip, context, seed, steps, frame_guidance=None, progress=gr.Progress(track_tqdm=True)):
-        result = tasks.predict(model, compare_of(compare), clip, context, seed, steps, frame_guidance)
+    def predict(
+        model, compare, clip, context, seed, steps, frame_guidance=None, order=DEFAULT_ORDERS["predict"],
+        progress=gr.Progress(track_tqdm=True),
+    ):
+        result = tasks.predict(model, compare_of(compare), clip, context, seed, steps, frame_guidance, order)
         return result.video, result.gif, result.info
 
     def long_duration(model, image, total, context, stride, seed, steps, *rest, **kwargs):
@@ -155,19 +162,26 @@ def build_app(models: ModelCache) -> gr.Blocks:
 
     @spaces.GPU(duration=long_duration)
     @user_errors
-    def long_video(model, image, total_frames, context, stride, seed, steps, frame_guidance=None, previous=None):
+    def long_video(
+        model, image, total_frames, context, stride, seed, steps, frame_guidance=None, order=DEFAULT_ORDERS["long"],
+        previous=None,
+    ):
         update = None
-        updates = tasks.long_video(model, image, total_frames, context, stride, seed, steps, previous, frame_guidance)
+        updates = tasks.long_video(
+            model, image, total_frames, context, stride, seed, steps, previous, frame_guidance, order
+        )
         for update in updates:
             yield update.video, update.strip, None, update.info, update.frames
         if update is not None:
             yield update.video, update.strip, render.write_gif(render.enlarge(update.frames)), update.info, update.frames
 
-    def extend_video(model, image, total_frames, context, stride, seed, steps, frame_guidance, previous):
+    def extend_video(model, image, total_frames, context, stride, seed, steps, frame_guidance, order, previous):
         if previous is None:
             raise gr.Error("There is no video to extend yet: generate one first.")
         next_seed = int(seed) + 1
-        yield from long_video(model, image, total_frames, context, stride, next_seed, steps, frame_guidance, previous)
+        yield from long_video(
+            model, image, total_frames, context, stride, next_seed, steps, frame_guidance, order, previous
+        )
 
     def studio_duration(model, rows, steps, *rest, **kwargs) -> int:
         return gpu_seconds(len(rows or []), steps, calls_per_step=2)
@@ -275,6 +289,7 @@ def build_app(models: ModelCache) -> gr.Blocks:
                     with gr.Column(scale=2):
                         gen_videos = gr.Slider(1, MAX_VIDEOS, value=2, step=1, label="Videos side by side")
                         gen_seed, gen_steps = seed_and_steps()
+                        gen_order = frame_order("generate")
                         with gr.Accordion("Class and guidance", open=True, visible=False) as gen_advanced:
                             gen_class = gr.Dropdown(["none"], value="none", label="Class")
                             gen_guidance = gr.Slider(1, 10, value=1, step=0.5, label="Guidance scale (classifier-free)")
@@ -289,6 +304,7 @@ def build_app(models: ModelCache) -> gr.Blocks:
                         i2v_image = UploadedImage(type="filepath", label="Given frame", sources=["upload", "clipboard"], height=220)
                         i2v_position = gr.Slider(0, 15, value=0, step=1, label="Place the image at frame")
                         i2v_seed, i2v_steps = seed_and_steps()
+                        i2v_order = frame_order("image_to_video")
                         i2v_button = gr.Button("Animate", variant="primary")
                     with gr.Column(scale=3):
                         i2v_video, i2v_gif, i2v_info = result_outputs()
@@ -308,6 +324,7 @@ def build_app(models: ModelCache) -> gr.Blocks:
                         int_context = gr.Slider(1, 7, value=1, step=1, label="K: given frames at each end (K > 1 needs a clip)")
                         int_between = gr.Slider(1, 14, value=14, step=1, label="In-between frames")
                         int_seed, int_steps = seed_and_steps()
+                        int_order = frame_order("interpolate")
                         int_button = gr.Button("Interpolate", variant="primary")
                     with gr.Column(scale=3):
                         int_video, int_gif, int_info = result_outputs()
@@ -324,6 +341,7 @@ def build_app(models: ModelCache) -> gr.Blocks:
                         pred_clip = gr.Video(label="Clip: its first K frames are given", sources=["upload"], height=220)
                         pred_context = gr.Slider(1, 15, value=4, step=1, label="K: given frames")
                         pred_seed, pred_steps = seed_and_steps()
+                        pred_order = frame_order("predict")
                         pred_button = gr.Button("Predict", variant="primary")
                     with gr.Column(scale=3):
                         pred_video, pred_gif, pred_info = result_outputs()
@@ -338,6 +356,7 @@ def build_app(models: ModelCache) -> gr.Blocks:
                         long_context = gr.Slider(1, 15, value=8, step=1, label="Context frames (given to each window)")
                         long_stride = gr.Slider(1, 15, value=8, step=1, label="Stride (new frames per window)")
                         long_seed, long_steps = seed_and_steps()
+                        long_order = frame_order("long")
                         with gr.Row():
                             long_button = gr.Button("Generate", variant="primary", min_width=80)
                             long_extend = gr.Button("Extend again", min_width=80)
@@ -415,24 +434,26 @@ def build_app(models: ModelCache) -> gr.Blocks:
         demo.load(on_model_change, [model], model_outputs, **private)
 
         gen_button.click(
-            generate, [model, compare, gen_videos, gen_seed, gen_steps, gen_class, gen_guidance],
+            generate, [model, compare, gen_videos, gen_seed, gen_steps, gen_class, gen_guidance, gen_order],
             [gen_video, gen_gif, gen_info], api_name="generate", **heavy,
         )
         i2v_button.click(
-            image_to_video, [model, compare, i2v_image, i2v_position, i2v_seed, i2v_steps, frame_guidance],
+            image_to_video, [model, compare, i2v_image, i2v_position, i2v_seed, i2v_steps, frame_guidance, i2v_order],
             [i2v_video, i2v_gif, i2v_info], api_name="image_to_video", **heavy,
         )
         int_button.click(
             interpolate,
             [model, compare, int_start, int_end, int_clip, int_context, int_between, int_seed, int_steps,
-             frame_guidance],
+             frame_guidance, int_order],
             [int_video, int_gif, int_info], api_name="interpolate", **heavy,
         )
         pred_button.click(
-            predict, [model, compare, pred_clip, pred_context, pred_seed, pred_steps, frame_guidance],
+            predict, [model, compare, pred_clip, pred_context, pred_seed, pred_steps, frame_guidance, pred_order],
             [pred_video, pred_gif, pred_info], api_name="predict", **heavy,
         )
-        long_inputs = [model, long_image, long_total, long_context, long_stride, long_seed, long_steps, frame_guidance]
+        long_inputs = [
+            model, long_image, long_total, long_context, long_stride, long_seed, long_steps, frame_guidance, long_order
+        ]
         long_outputs = [long_video_out, long_strip, long_gif, long_info, long_frames]
         long_run = long_button.click(long_video, long_inputs, long_outputs, api_name="long_video", **heavy)
         long_more = long_extend.click(extend_video, [*long_inputs, long_frames], long_outputs, **heavy, **private)
@@ -464,11 +485,11 @@ def build_app(models: ModelCache) -> gr.Blocks:
         # every task tab: a live heat map of its plan, and "Open in studio"
         studio_targets = [studio_table, studio_steps, studio_frames, tabs]
         for heatmap, button, plan_fn, knobs in [
-            (gen_heatmap, gen_open, tasks.generate_plan, [gen_steps]),
-            (i2v_heatmap, i2v_open, tasks.image_to_video_plan, [i2v_steps, i2v_position]),
-            (int_heatmap, int_open, tasks.interpolate_plan, [int_steps, int_context, int_between]),
-            (pred_heatmap, pred_open, tasks.predict_plan, [pred_steps, pred_context]),
-            (long_heatmap, long_open, tasks.long_plan, [long_steps, long_context, long_stride]),
+            (gen_heatmap, gen_open, tasks.generate_plan, [gen_steps, gen_order]),
+            (i2v_heatmap, i2v_open, tasks.image_to_video_plan, [i2v_steps, i2v_position, i2v_order]),
+            (int_heatmap, int_open, tasks.interpolate_plan, [int_steps, int_context, int_between, int_order]),
+            (pred_heatmap, pred_open, tasks.predict_plan, [pred_steps, pred_context, pred_order]),
+            (long_heatmap, long_open, tasks.long_plan, [long_steps, long_context, long_stride, long_order]),
         ]:
             show = tab_plan(plan_fn)
             for trigger in [model, *knobs]:
@@ -482,6 +503,14 @@ def seed_and_steps() -> tuple[gr.Number, gr.Slider]:
     seed = gr.Number(0, label="Seed", precision=0, minimum=0)
     steps = gr.Slider(1, MAX_STEPS, value=DEFAULT_STEPS, step=1, label="Sampling steps")
     return seed, steps
+
+
+def frame_order(tab: str) -> gr.Radio:
+    return gr.Radio(
+        [("Together", "together"), ("Pyramid: first to last", "pyramid")], value=DEFAULT_ORDERS[tab],
+        label="Frame order", info="How the generated frames lose their noise: all at once, or one after the other "
+        "from the first to the last (the same number of steps)",
+    )
 
 
 def result_outputs() -> tuple[gr.Video, gr.File, gr.Markdown]:

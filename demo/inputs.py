@@ -41,6 +41,10 @@ def check_seed(value) -> int:
     return check_int(value, "The seed", 0, 2**31 - 1)
 
 
+def check_steps(value) -> int:
+    return check_int(value, "The number of steps", 1, MAX_STEPS)
+
+
 def without_folder(error: Exception, path: str) -> str:
     """The error's sentence with the upload's server-side folder left out (users see the file name)."""
     return str(error).replace(str(path), Path(path).name)

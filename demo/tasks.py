@@ -23,6 +23,7 @@ from demo.inputs import (
     MAX_VIDEOS,
     check_int,
     check_seed,
+    check_steps,
     given_images_by_frame,
     read_clip,
     read_image,
@@ -36,6 +37,12 @@ from fvdm.pipeline import MAX_FRAME_GUIDANCE, format_frames
 from fvdm.video_io import to_uint8
 
 TABLE_HEADERS = ["frame", "given", "start", "first", "last"]
+# The frame order (`fvdm.schedules.ORDERS`) each task runs in unless told: the pyramid where the
+# evaluation measured it better for the bundled FVDM (README, "Frame order"), together elsewhere.
+DEFAULT_ORDERS = {
+    "generate": "together", "image_to_video": "pyramid", "interpolate": "together", "predict": "pyramid",
+    "long": "together",
+}
 
 
 @dataclass
@@ -78,7 +85,7 @@ def plan_to_rows(plan: schedules.Plan) -> list[list]:
 
 def rows_to_plan(rows: Sequence[Sequence], num_steps) -> schedules.Plan:
     """The studio table (with or without its frame column) -> a validated plan."""
-    steps = check_int(num_steps, "The number of steps", 1, MAX_STEPS)
+    steps = check_steps(num_steps)
     values = [list(row)[-4:] for row in rows if row is not None and len(row) >= 4]
     if not values:
         raise FVDMInputError("The table is empty: it needs one row per frame.")
@@ -88,7 +95,7 @@ def rows_to_plan(rows: Sequence[Sequence], num_steps) -> schedules.Plan:
 def preset_plan(name: str, num_frames, num_steps, context=1, lag=None, block_size=1, seed=0) -> schedules.Plan:
     """The studio's preset buttons: a builder from `fvdm.schedules.BUILDERS` with the studio's knobs."""
     frames = check_int(num_frames, "The number of frames", 1, 1024)
-    steps = check_int(num_steps, "The number of steps", 1, MAX_STEPS)
+    steps = check_steps(num_steps)
     k = check_int(context, "The number of context frames", 1, frames)
     lag = None if lag in (None, "", 0) else check_int(lag, "The lag", 0, MAX_STEPS)
     if name == "synchronous":
@@ -198,31 +205,38 @@ class Tasks:
 
     # -- the tabs
 
-    def generate(self, model: str, compare: str | None, num_videos, seed, steps, class_label=None, guidance=1.0) -> TaskResult:
-        plan = self.generate_plan(model, steps)
+    def generate(
+        self, model: str, compare: str | None, num_videos, seed, steps, class_label=None, guidance=1.0,
+        order=DEFAULT_ORDERS["generate"],
+    ) -> TaskResult:
+        plan = self.generate_plan(model, steps, order)
         count = check_int(num_videos, "The number of videos", 1, MAX_VIDEOS)
         label = None if class_label in (None, "", "none") else check_int(class_label, "The class", 0, 10**6)
         return self._run(model, compare, plan, {}, seed, num_videos=count, class_label=label, guidance_scale=float(guidance))
 
-    def generate_plan(self, model: str, steps) -> schedules.Plan:
-        return schedules.synchronous(self.num_frames(model), check_int(steps, "The number of steps", 1, MAX_STEPS))
+    def generate_plan(self, model: str, steps, order=DEFAULT_ORDERS["generate"]) -> schedules.Plan:
+        return schedules.synchronous(self.num_frames(model), check_steps(steps), order=order)
 
     def image_to_video(
-        self, model: str, compare: str | None, image, position, seed, steps, frame_guidance=None
+        self, model: str, compare: str | None, image, position, seed, steps, frame_guidance=None,
+        order=DEFAULT_ORDERS["image_to_video"],
     ) -> TaskResult:
-        plan = self.image_to_video_plan(model, steps, position)
+        plan = self.image_to_video_plan(model, steps, position, order)
         frame = read_image(image, self.resolution(model), "a first frame")
         return self._run(model, compare, plan, {plan.given[0]: frame}, seed, frame_guidance=frame_guidance)
 
-    def image_to_video_plan(self, model: str, steps, position=0) -> schedules.Plan:
+    def image_to_video_plan(
+        self, model: str, steps, position=0, order=DEFAULT_ORDERS["image_to_video"]
+    ) -> schedules.Plan:
         frames = self.num_frames(model)
         index = check_int(position, "The position of the image", 0, frames - 1)
-        return schedules.image_to_video(frames, check_int(steps, "The number of steps", 1, MAX_STEPS), given=(index,))
+        return schedules.image_to_video(frames, check_steps(steps), given=(index,), order=order)
 
     def interpolate(
-        self, model: str, compare: str | None, start, end, clip, context, between, seed, steps, frame_guidance=None
+        self, model: str, compare: str | None, start, end, clip, context, between, seed, steps, frame_guidance=None,
+        order=DEFAULT_ORDERS["interpolate"],
     ) -> TaskResult:
-        plan = self.interpolate_plan(model, steps, context, between)
+        plan = self.interpolate_plan(model, steps, context, between, order)
         k, frames, resolution = len(plan.given) // 2, plan.num_frames, self.resolution(model)
         references = []
         if clip:
@@ -236,14 +250,19 @@ class Tasks:
             given = {0: read_image(start, resolution, "a start image"), frames - 1: read_image(end, resolution, "an end image")}
         return self._run(model, compare, plan, given, seed, references=references, frame_guidance=frame_guidance)
 
-    def interpolate_plan(self, model: str, steps, context=1, between=None) -> schedules.Plan:
+    def interpolate_plan(
+        self, model: str, steps, context=1, between=None, order=DEFAULT_ORDERS["interpolate"]
+    ) -> schedules.Plan:
         window = self.num_frames(model)
         k = check_int(context, "The number of context frames K", 1, (window - 1) // 2)
         between = window - 2 * k if between in (None, "") else check_int(between, "The number of in-between frames", 1, window - 2 * k)
-        return schedules.interpolation(2 * k + between, check_int(steps, "The number of steps", 1, MAX_STEPS), context=k)
+        return schedules.interpolation(2 * k + between, check_steps(steps), context=k, order=order)
 
-    def predict(self, model: str, compare: str | None, clip, context, seed, steps, frame_guidance=None) -> TaskResult:
-        plan = self.predict_plan(model, steps, context)
+    def predict(
+        self, model: str, compare: str | None, clip, context, seed, steps, frame_guidance=None,
+        order=DEFAULT_ORDERS["predict"],
+    ) -> TaskResult:
+        plan = self.predict_plan(model, steps, context, order)
         k = len(plan.given)
         truth = read_clip(clip, plan.num_frames, self.resolution(model))
         repeat = repeat_last(torch.from_numpy(truth[None]), k)[0].numpy()
@@ -251,24 +270,24 @@ class Tasks:
         given = {i: truth[i] for i in plan.given}
         return self._run(model, compare, plan, given, seed, references=references, frame_guidance=frame_guidance)
 
-    def predict_plan(self, model: str, steps, context=4) -> schedules.Plan:
+    def predict_plan(self, model: str, steps, context=4, order=DEFAULT_ORDERS["predict"]) -> schedules.Plan:
         window = self.num_frames(model)
         k = check_int(context, "The number of given frames K", 1, window - 1)
-        return schedules.prediction(window, check_int(steps, "The number of steps", 1, MAX_STEPS), context=k)
+        return schedules.prediction(window, check_steps(steps), context=k, order=order)
 
-    def long_plan(self, model: str, steps, context=8, stride=None) -> schedules.Plan:
+    def long_plan(self, model: str, steps, context=8, stride=None, order=DEFAULT_ORDERS["long"]) -> schedules.Plan:
         """One window of the long video: `context` given frames, then `stride` new ones."""
         window = self.num_frames(model)
         k = check_int(context, "The number of context frames", 1, window - 1)
         stride = window - k if stride in (None, "") else check_int(stride, "The stride", 1, window - k)
-        return schedules.prediction(k + stride, check_int(steps, "The number of steps", 1, MAX_STEPS), context=k)
+        return schedules.prediction(k + stride, check_steps(steps), context=k, order=order)
 
     def long_video(
         self, model: str, image, total_frames, context, stride, seed, steps, previous: np.ndarray | None = None,
-        frame_guidance=None,
+        frame_guidance=None, order=DEFAULT_ORDERS["long"],
     ) -> Iterator[LongUpdate]:
         """Stream a long video window by window; with `previous` frames, continue from their end."""
-        plan = self.long_plan(model, steps, context, stride)
+        plan = self.long_plan(model, steps, context, stride, order)
         total = check_int(total_frames, "The length", 1, MAX_LONG_FRAMES)
         seed = check_seed(seed)
         loaded = self.models.get(model)
@@ -283,7 +302,7 @@ class Tasks:
         chunks = loaded.pipe.generate_long(
             total, context_frames=len(plan.given), stride=plan.num_frames - len(plan.given), init_frames=init,
             num_steps=plan.num_steps, seed=seed, autocast_dtype=loaded.autocast_dtype, conditioning=loaded.conditioning,
-            frame_guidance=strength,
+            frame_guidance=strength, order=order,
         )
         for chunk in chunks:
             frames += list(to_uint8(chunk[0]))

@@ -49,6 +49,7 @@ MIN_OUTPUT_WIDTH = 256  # the default --upscale makes the written video at least
 VIDEO_SUFFIXES = (".mp4", ".gif")
 PLAN_SUFFIXES = (".json", ".png")
 DEFAULT_STEPS = 25
+DEFAULT_ORDER = "together"
 DEFAULT_LONG_FRAMES = 128
 DEFAULT_SCHEDULE_FRAMES = 16
 TABLE_COLUMNS = 13  # `schedule` shows at most this many rows of a plan (as columns)
@@ -208,6 +209,15 @@ def _add_generate(commands) -> None:
         type=int_in(1, MAX_STEPS),
         metavar="N",
         help=f"sampling steps (default {DEFAULT_STEPS}; a custom plan brings its own)",
+    )
+    _task_option(
+        sub,
+        table,
+        [t for t in GENERATE_TASKS if t != "custom"],
+        "--order",
+        choices=schedules.ORDERS,
+        help="how the generated frames descend: all together (default), or pyramid: one after the other, first "
+        "to last, in the same number of steps",
     )
     sub.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0, metavar="N", help="default: %(default)s")
     sub.add_argument("--num-videos", type=int_in(1, MAX_VIDEOS), default=1, metavar="N", help="default: %(default)s")
@@ -410,6 +420,14 @@ def _add_schedule(commands) -> None:
         metavar="I,J,...",
         help="given frames, e.g. 0,7,15",
     )
+    _task_option(
+        sub,
+        table,
+        ("synchronous", "image-to-video", "interpolate", "predict", "keyframes"),
+        "--order",
+        choices=schedules.ORDERS,
+        help="how the generated frames descend (default: together)",
+    )
     _task_option(sub, table, ("random",), "--seed", type=int_in(0), metavar="N", help="default 0")
     sub.add_argument(
         "--out", type=suffix_path(PLAN_SUFFIXES), metavar="PLAN", help="also write the plan: .png heat map or .json"
@@ -558,23 +576,28 @@ def sampling_options(args: argparse.Namespace) -> dict:
     }
 
 
+def plan_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments every task's plan builder (and `generate_long`) takes from the options."""
+    return {"num_steps": _or(args.steps, DEFAULT_STEPS), "order": _or(args.order, DEFAULT_ORDER)}
+
+
 Given = dict[int, np.ndarray]
 Size = tuple[int, int]
 
 
 def unconditional_inputs(args: argparse.Namespace, pipe: FVDMPipeline, size: Size) -> tuple[Plan, Given]:
-    return schedules.synchronous(_or(args.frames, pipe.num_frames), _or(args.steps, DEFAULT_STEPS)), {}
+    return schedules.synchronous(_or(args.frames, pipe.num_frames), **plan_options(args)), {}
 
 
 def image_to_video_inputs(args: argparse.Namespace, pipe: FVDMPipeline, size: Size) -> tuple[Plan, Given]:
     at = _or(args.at, 0)
-    plan = schedules.image_to_video(_or(args.frames, pipe.num_frames), _or(args.steps, DEFAULT_STEPS), given=(at,))
+    plan = schedules.image_to_video(_or(args.frames, pipe.num_frames), given=(at,), **plan_options(args))
     return plan, {at: load_image(args.image, size)}
 
 
 def interpolate_inputs(args: argparse.Namespace, pipe: FVDMPipeline, size: Size) -> tuple[Plan, Given]:
     context = _or(args.context, 1)
-    plan = schedules.interpolation(_or(args.frames, pipe.num_frames), _or(args.steps, DEFAULT_STEPS), context=context)
+    plan = schedules.interpolation(_or(args.frames, pipe.num_frames), context=context, **plan_options(args))
     if args.video is None:
         ends = [load_image(args.start, size), load_image(args.end, size)]
     else:
@@ -589,7 +612,7 @@ def interpolate_inputs(args: argparse.Namespace, pipe: FVDMPipeline, size: Size)
 
 def predict_inputs(args: argparse.Namespace, pipe: FVDMPipeline, size: Size) -> tuple[Plan, Given]:
     context = _or(args.context, 1)
-    plan = schedules.prediction(_or(args.frames, pipe.num_frames), _or(args.steps, DEFAULT_STEPS), context=context)
+    plan = schedules.prediction(_or(args.frames, pipe.num_frames), context=context, **plan_options(args))
     return plan, dict(zip(plan.given, load_video(args.video, num_frames=context, size=size)))
 
 
@@ -631,8 +654,8 @@ def long_video(args: argparse.Namespace, pipe: FVDMPipeline) -> np.ndarray:
         total_frames=_or(args.total_frames, DEFAULT_LONG_FRAMES),
         context_frames=context,
         init_frames=start,
-        num_steps=_or(args.steps, DEFAULT_STEPS),
         context_noise=_or(args.context_noise, 0),
+        **plan_options(args),
         **sampling_options(args),
     )
     return np.concatenate(list(chunks), axis=1)
@@ -678,6 +701,7 @@ def build_plan(args: argparse.Namespace, task: str) -> Plan:
         "lag": args.lag,
         "block_size": args.block_size,
         "seed": args.seed,
+        "order": args.order,
         "indices" if name == "keyframes" else "given": args.indices,
     }
     if name == "keyframes" and args.indices is None:

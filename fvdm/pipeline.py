@@ -391,6 +391,7 @@ class FVDMPipeline(DiffusionPipeline):
         autocast_dtype: torch.dtype | None = None,
         conditioning: str = "vectorized",
         frame_guidance: float | None = None,
+        order: str = "together",
     ) -> Iterator[np.ndarray]:
         """Yield a long video chunk by chunk, each chunk [B, n, H, W, 3] floats in [0, 1].
 
@@ -399,6 +400,7 @@ class FVDMPipeline(DiffusionPipeline):
         fit in the model's `num_frames`). Without `init_frames` the first window is unconditional;
         with them (an image to start from, or the tail of an earlier video to extend), their last
         frames are the first context and are not repeated in the output. Stops after `total_frames` new frames.
+        `order` is how each window's new frames descend: "together" or "pyramid" (`schedules.ORDERS`).
         """
         if not 1 <= context_frames < self.num_frames:
             raise FVDMInputError(f"context frames must be between 1 and {self.num_frames - 1}; got {context_frames}")
@@ -423,14 +425,16 @@ class FVDMPipeline(DiffusionPipeline):
         made = 0
         while made < total_frames:
             if history is None:
-                plan = schedules.synchronous(num_frames=window, num_steps=num_steps)
+                plan = schedules.synchronous(num_frames=window, num_steps=num_steps, order=order)
                 latents = self.denoise(plan, {}, **sample)
                 new = latents
             else:
                 context = history[:, -context_frames:]
                 k = context.shape[1]
                 frames = self.num_frames if stride is None else k + stride
-                plan = schedules.prediction(num_frames=frames, num_steps=num_steps, context=k, given_level=context_noise)
+                plan = schedules.prediction(
+                    num_frames=frames, num_steps=num_steps, context=k, given_level=context_noise, order=order
+                )
                 latents = self.denoise(plan, {i: context[:, i] for i in range(k)}, **sample)
                 new = latents[:, k:]
             if self._interrupt:

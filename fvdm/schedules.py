@@ -34,6 +34,8 @@ from fvdm.errors import FVDMInputError
 
 DEFAULT_NUM_TRAIN_TIMESTEPS = 1000
 DEFAULT_T_MAX = DEFAULT_NUM_TRAIN_TIMESTEPS - 1
+# How the generated frames of a task plan descend (see `_task_plan`).
+ORDERS = ("together", "pyramid")
 
 _INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 _TABLE_KEYS = ("given", "start", "first", "last")
@@ -374,7 +376,13 @@ def _plan_from_frames(
     return validate(Plan(timesteps, given, name, num_train_timesteps))
 
 
-def _together(
+def _check_order(order: Any) -> str:
+    if order not in ORDERS:
+        raise FVDMInputError(f"The frame order must be one of {', '.join(ORDERS)}; got {order!r}.")
+    return order
+
+
+def _task_plan(
     num_frames: int,
     num_steps: int,
     given: tuple[int, ...],
@@ -382,10 +390,29 @@ def _together(
     t_max: int,
     given_level: int,
     num_train_timesteps: int,
+    order: str = "together",
 ) -> Plan:
-    """All generated frames descend together over every step; given frames hold `given_level`."""
+    """The plan of a task: given frames hold `given_level`; the generated frames descend in `order`.
+
+    "together": every generated frame descends over every step. "pyramid": the generated frames
+    start one step apart, first to last, and all descend over the steps left (with too few steps
+    for that, the starts bunch up so that each frame still descends over a third of the steps).
+    The plan costs the same number of steps either way; in a pyramid each frame is sampled while
+    the frames before it are already cleaner, so it follows them.
+    """
+    generated = [f for f in range(num_frames) if f not in given]
+    if _check_order(order) == "pyramid":
+        gaps = max(1, len(generated) - 1)
+        least_descent = -(-num_steps // 3)  # a third of the steps, rounded up
+        stagger = min(len(generated) - 1, num_steps - least_descent)  # steps from the first start to the last
+        descent = num_steps - stagger
+        starts = [(2 * rank * stagger + gaps) // (2 * gaps) for rank in range(len(generated))]
+        spans = {frame: (start, start + descent) for frame, start in zip(generated, starts)}
+        name = f"{name}, pyramid"
+    else:
+        spans = {frame: (0, num_steps) for frame in generated}
     frames = [
-        _Frame(True, given_level) if f in given else _Frame(False, t_max, 0, num_steps)
+        _Frame(False, t_max, *spans[f]) if f in spans else _Frame(True, given_level)
         for f in range(num_frames)
     ]
     return _plan_from_frames(frames, num_steps, name, num_train_timesteps)
@@ -401,11 +428,13 @@ def synchronous(
     *,
     t_max: int = DEFAULT_T_MAX,
     num_train_timesteps: int = DEFAULT_NUM_TRAIN_TIMESTEPS,
+    order: str = "together",
 ) -> Plan:
-    """Unconditional generation: every frame goes from `t_max` to 0 together."""
+    """Unconditional generation: every frame goes from `t_max` to 0, together or, with
+    `order="pyramid"`, one step after the other (see `ORDERS`)."""
     _check_counts(num_frames, num_steps)
     _check_levels(num_train_timesteps, t_max)
-    return _together(num_frames, num_steps, (), "synchronous", t_max, 0, num_train_timesteps)
+    return _task_plan(num_frames, num_steps, (), "synchronous", t_max, 0, num_train_timesteps, order)
 
 
 def image_to_video(
@@ -416,12 +445,12 @@ def image_to_video(
     t_max: int = DEFAULT_T_MAX,
     given_level: int = 0,
     num_train_timesteps: int = DEFAULT_NUM_TRAIN_TIMESTEPS,
+    order: str = "together",
 ) -> Plan:
-    """The `given` frames (frame 0 by default) are supplied; the rest descend together."""
-    plan = keyframes(
-        num_frames, num_steps, given, t_max=t_max, given_level=given_level, num_train_timesteps=num_train_timesteps
+    """The `given` frames (frame 0 by default) are supplied; the rest descend in `order`."""
+    return _keyframe_plan(
+        "image_to_video", num_frames, num_steps, given, t_max, given_level, num_train_timesteps, order
     )
-    return dataclasses.replace(plan, name="image_to_video")
 
 
 def interpolation(
@@ -432,8 +461,10 @@ def interpolation(
     t_max: int = DEFAULT_T_MAX,
     given_level: int = 0,
     num_train_timesteps: int = DEFAULT_NUM_TRAIN_TIMESTEPS,
+    order: str = "together",
 ) -> Plan:
-    """The first and last `context` frames are supplied; the frames between are generated."""
+    """The first and last `context` frames are supplied; the frames between are generated,
+    in `order`."""
     _check_int(context, "context", minimum=1)
     _check_counts(num_frames, num_steps)
     if num_frames <= 2 * context:
@@ -443,8 +474,8 @@ def interpolation(
         )
     _check_levels(num_train_timesteps, t_max, given_level)
     given = tuple(range(context)) + tuple(range(num_frames - context, num_frames))
-    return _together(
-        num_frames, num_steps, given, "interpolation", t_max, given_level, num_train_timesteps
+    return _task_plan(
+        num_frames, num_steps, given, "interpolation", t_max, given_level, num_train_timesteps, order
     )
 
 
@@ -456,9 +487,11 @@ def prediction(
     given_level: int = 0,
     t_max: int = DEFAULT_T_MAX,
     num_train_timesteps: int = DEFAULT_NUM_TRAIN_TIMESTEPS,
+    order: str = "together",
 ) -> Plan:
     """The first `context` frames are supplied (e.g. the end of the previous window of a
-    long video, held at the stabilization level `given_level`); the rest are generated."""
+    long video, held at the stabilization level `given_level`); the rest are generated, in
+    `order`."""
     _check_int(context, "context", minimum=1)
     _check_counts(num_frames, num_steps)
     if num_frames <= context:
@@ -467,9 +500,9 @@ def prediction(
             f"got {num_frames}."
         )
     _check_levels(num_train_timesteps, t_max, given_level)
-    return _together(
+    return _task_plan(
         num_frames, num_steps, tuple(range(context)), "prediction", t_max, given_level,
-        num_train_timesteps,
+        num_train_timesteps, order,
     )
 
 
@@ -481,14 +514,22 @@ def keyframes(
     t_max: int = DEFAULT_T_MAX,
     given_level: int = 0,
     num_train_timesteps: int = DEFAULT_NUM_TRAIN_TIMESTEPS,
+    order: str = "together",
 ) -> Plan:
-    """The frames at `indices` are supplied; everything between them is generated."""
+    """The frames at `indices` are supplied; everything between them is generated, in `order`."""
+    return _keyframe_plan(
+        "keyframes", num_frames, num_steps, indices, t_max, given_level, num_train_timesteps, order
+    )
+
+
+def _keyframe_plan(
+    name: str, num_frames: int, num_steps: int, indices: Sequence[int], t_max: int, given_level: int,
+    num_train_timesteps: int, order: str,
+) -> Plan:
     _check_counts(num_frames, num_steps, min_frames=2)
     _check_levels(num_train_timesteps, t_max, given_level)
     given = _check_given(indices, num_frames, allow_empty=False)
-    return _together(
-        num_frames, num_steps, given, "keyframes", t_max, given_level, num_train_timesteps
-    )
+    return _task_plan(num_frames, num_steps, given, name, t_max, given_level, num_train_timesteps, order)
 
 
 def autoregressive(

@@ -59,6 +59,19 @@ def test_image_to_video(client, app_server):
     assert "**sampler** DDIM, frame guidance 2.5 ·" in info
 
 
+def test_task_tabs_take_the_frame_order_last_and_default_to_the_demo_s(client, app_server):
+    model, image = app_server.labels[0], handle_file(f"{EXAMPLES}/start-1.png")
+    _, _, info = client.predict(model, "none", image, 0, 0, 6, api_name="/image_to_video")
+    assert "**plan** image_to_video, pyramid: 16 frames x 6 steps" in info  # the tab's default order
+    _, _, info = client.predict(model, "none", image, 0, 0, 6, 0, "together", api_name="/image_to_video")
+    assert "**plan** image_to_video: 16 frames x 6 steps" in info
+    _, _, info = client.predict(model, "none", 1, 0, 6, "none", 1, "pyramid", api_name="/generate")
+    assert "**plan** synchronous, pyramid: 16 frames x 6 steps" in info
+    clip = handle_file(f"{EXAMPLES}/clip-2.mp4")
+    _, _, info = client.predict(model, "none", clip, 4, 0, 6, 0, "together", api_name="/predict")
+    assert "**plan** prediction: 16 frames" in info
+
+
 def test_interpolate_images_and_clip(client, app_server):
     model = app_server.labels[0]
     start, end = handle_file(f"{EXAMPLES}/start-1.png"), handle_file(f"{EXAMPLES}/end-1.png")
@@ -115,6 +128,8 @@ def test_plan_preview_draws_valid_plans_and_explains_invalid_ones(client):
         ("/interpolate", (None, None, None, 1, 14, 0, 3), "Please upload a start image"),
         ("/image_to_video", ("start", 0, 0, 3, 0.5), r"Frame guidance must be 0 \(the model's own\) or a number"),
         ("/predict", ("clip", 4, 0, 3, 11), "Value 11 is greater than maximum value 10"),
+        ("/predict", ("clip", 4, 0, 3, 0, "sideways"),
+         r"Value: 'sideways' .* is not in the list of choices: \['together', 'pyramid'\]"),
     ],
 )
 def test_bad_inputs_are_sentences_and_the_app_keeps_serving(client, app_server, tmp_path, endpoint, arguments, sentence):

@@ -169,6 +169,26 @@ def test_studio_cell_edit_validates(page):
     screenshot(page, "studio-fixed-cell")
 
 
+def test_frame_order_changes_the_plan_of_the_tab(page):
+    tab(page, "Predict").click()
+    pyramid = page.get_by_label("Pyramid: first to last", exact=True).filter(visible=True)
+    together = page.get_by_label("Together", exact=True).filter(visible=True)
+    expect(pyramid).to_be_checked()  # the tab's default
+    heat_map = page.locator(".heatmap img").filter(visible=True)
+    expect(heat_map).to_have_attribute("src", re.compile(r".+"))
+    before = heat_map.get_attribute("src")
+    together.check()
+    expect(heat_map).not_to_have_attribute("src", before)
+    for order, firsts in [(together, ["0", "0", "0"]), (pyramid, ["0", "1", "2"])]:  # frames 4-6, K = 4
+        tab(page, "Predict").click()
+        order.check()
+        visible_button(page, "Open in studio").click()
+        expect(tab(page, "Schedule studio")).to_have_attribute("aria-selected", "true")
+        for row, first in zip((4, 5, 6), firsts):
+            expect(cell_text(page, row, "first")).to_have_text(first)
+    screenshot(page, "studio-from-predict-pyramid")
+
+
 def test_generate_shows_a_video(page):
     tab(page, "Generate").click()
     for label, value in [("Videos side by side", 1), ("Sampling steps", 2)]:

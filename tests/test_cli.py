@@ -198,6 +198,26 @@ def test_save_plan_writes_the_plan_used(model_dir, media, tmp_path, capsys):
     assert Plan.from_json(plan_path.read_text()) == schedules.image_to_video(6, 3, given=(5,))
 
 
+@pytest.mark.parametrize("task, argv, builder", [
+    ("image-to-video", lambda m: ["--image", m.start, "--at", 1],
+     lambda: schedules.image_to_video(8, 9, given=(1,), order="pyramid")),
+    ("predict", lambda m: ["--video", m.clip, "--context", 3],
+     lambda: schedules.prediction(8, 9, context=3, order="pyramid")),
+])
+def test_pyramid_order_runs_the_pyramid_plan(task, argv, builder, model_dir, media, tmp_path, capsys):
+    plan_path, folder = tmp_path / "plan.json", tmp_path / "frames"
+    out = generate(capsys, model_dir, tmp_path / "x.mp4", "--task", task, *argv(media), "--order", "pyramid",
+                   "--steps", 9, "--save-plan", plan_path, "--save-frames", folder)
+    assert Plan.from_json(plan_path.read_text()) == builder()
+    assert png_frames(folder).shape[0] == WINDOW and "x.mp4" in out
+
+
+def test_long_video_in_pyramid_order(model_dir, tmp_path, capsys):
+    out = tmp_path / "long.mp4"
+    generate(capsys, model_dir, out, "--task", "long", "--total-frames", 12, "--order", "pyramid", "--steps", 8)
+    assert mp4_facts(out)[0] == 12
+
+
 def test_frame_guidance_changes_the_generated_frames_only(model_dir, media, tmp_path, capsys):
     def frames(*argv) -> np.ndarray:
         folder = tmp_path / f"frames{len(argv)}"
@@ -262,6 +282,16 @@ def test_schedule_writes_png_and_json(tmp_path, capsys):
     assert Plan.from_json(saved.read_text()) == expected
     code, out, _ = run(capsys, "schedule", "--validate", saved)
     assert code == 0 and out.startswith(f"OK: {saved}")
+
+
+def test_schedule_builds_the_pyramid_order(capsys):
+    argv = ["--task", "predict", "--context", 2, "--frames", 6, "--steps", 5, "--order", "pyramid"]
+    code, out, _ = run(capsys, "schedule", *argv)
+    plan = schedules.prediction(6, 5, context=2, order="pyramid")
+    title, _, *rows = out.splitlines()
+    assert code == 0 and title.startswith("prediction, pyramid: 6 frames, 5 steps")
+    for frame, row in enumerate(rows):
+        assert [int(v) for v in row.split()[2:]] == plan.timesteps[:, frame].tolist()
 
 
 def test_every_schedule_task_builds(capsys):
@@ -374,6 +404,10 @@ ERRORS = {
         "frame guidance must be a number from 1 to 10; got 12.0",
     ),
     "unwritable output": (lambda m, t: ["--out", m.start / "x.mp4"], "cannot write"),
+    "unknown order": (lambda m, t: ["--order", "backwards"], "invalid choice: 'backwards'"),
+    "order, custom plan": (
+        lambda m, t: ["--task", "custom", "--schedule", m.plan, "--order", "pyramid"], "--order is only for"
+    ),
 }
 
 

@@ -173,6 +173,31 @@ def test_image_to_video_keeps_the_image_exactly_anywhere(tasks, models, image_fi
         np.testing.assert_array_equal(to_uint8(clip[5]), expected)
 
 
+def test_every_task_tab_runs_the_pyramid_order_it_is_given(tasks, models, image_file, clip_file):
+    model, _ = labels(models)
+    steps = 6
+    plans = {
+        "generate": tasks.generate(model, None, 1, 0, steps, None, 1.0, "pyramid").plan,
+        "i2v": tasks.image_to_video(model, None, image_file, 2, 0, steps, None, "pyramid").plan,
+        "interpolate": tasks.interpolate(model, None, None, None, clip_file, 2, 6, 0, steps, None, "pyramid").plan,
+        "predict": tasks.predict(model, None, clip_file, 4, 0, steps, None, "pyramid").plan,
+    }
+    assert plans["generate"] == schedules.synchronous(16, steps, order="pyramid")
+    assert plans["i2v"] == schedules.image_to_video(16, steps, given=(2,), order="pyramid")
+    assert plans["interpolate"] == schedules.interpolation(10, steps, context=2, order="pyramid")
+    assert plans["predict"] == schedules.prediction(16, steps, context=4, order="pyramid")
+    assert tasks.long_plan(model, steps, 8, 4, "pyramid") == schedules.prediction(12, steps, context=8, order="pyramid")
+    result = tasks.image_to_video(model, None, image_file, 2, 0, steps, None, "pyramid")
+    assert "**plan** image_to_video, pyramid: 16 frames x 6 steps" in result.info
+    np.testing.assert_array_equal(to_uint8(result.panels[0][1][2]), read_image(image_file, 32, "x"))
+    together = tasks.image_to_video(model, None, image_file, 2, 0, steps, None, "together")
+    assert not np.array_equal(together.panels[0][1], result.panels[0][1])
+    updates = list(tasks.long_video(model, None, 8, 8, 4, 0, steps, order="pyramid"))
+    assert len(updates[-1].frames) == 8
+    with pytest.raises(FVDMInputError, match="The frame order must be one of together, pyramid; got 'sideways'"):
+        tasks.predict(model, None, clip_file, 4, 0, steps, None, "sideways")
+
+
 def test_frame_guidance_is_the_model_s_own_unless_asked(tasks, models, image_file):
     model, other = labels(models)  # "a" has no frame guidance of its own, "b" guides with 2
 

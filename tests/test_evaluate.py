@@ -14,6 +14,7 @@ from fvdm import FVDMPipeline, FVDMScheduler, FVDMTransformer, schedules
 from fvdm.errors import FVDMInputError
 from training.evaluate import (
     Sampler,
+    build_tasks,
     clip_quality,
     cross_fade,
     denoising_psnr,
@@ -87,7 +88,9 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
     assert (config["clips"], config["steps"], config["seed"], config["num_frames"], config["resolution"]) == (3, 2, 0, 16, 32)
     assert (config["sampler"], config["eta"]) == ("ddim", 0.0)
     synthetic = report["synthetic"]
-    assert synthetic["reconstruction"].keys() == {"interpolation_k1", "interpolation_k2", "prediction"}
+    assert synthetic["reconstruction"].keys() == {
+        "interpolation_k1", "interpolation_k2", "prediction", "prediction_pyramid"
+    }
     assert synthetic["reconstruction"]["interpolation_k2"].keys() == {"fvdm", "conventional", "cross_fade"}
     assert synthetic["reconstruction"]["prediction"].keys() == {"fvdm", "conventional", "repeat_last"}
     for entry in synthetic["reconstruction"]["prediction"].values():
@@ -101,7 +104,15 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
             # The mean of per-clip differences is the difference of the means.
             expected = scores["fvdm"]["psnr"]["mean"] - scores[method]["psnr"]["mean"]
             assert difference["psnr"]["mean"] == pytest.approx(expected, abs=1e-5) and difference["psnr"]["n"] == 3
-    assert synthetic["generation"].keys() == {"image_to_video", "unconditional"}
+    recon = synthetic["reconstruction"]
+    assert synthetic["orders"].keys() == {"prediction"}
+    assert synthetic["orders"]["prediction"].keys() == {"fvdm", "conventional"}
+    for method, difference in synthetic["orders"]["prediction"].items():
+        expected = recon["prediction_pyramid"][method]["ssim"]["mean"] - recon["prediction"][method]["ssim"]["mean"]
+        assert difference["ssim"]["mean"] == pytest.approx(expected, abs=1e-5) and difference["ssim"]["n"] == 3
+    assert synthetic["generation"].keys() == {
+        "image_to_video", "unconditional", "image_to_video_pyramid", "unconditional_pyramid"
+    }
     for entries in synthetic["generation"].values():
         assert entries.keys() == {"fvdm", "conventional"}
         assert all({"physics", "sharpness"} <= entry.keys() for entry in entries.values())
@@ -120,7 +131,9 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
     for text in ("| Method | Interp. K=1 PSNR", "Pred. 4→12 SSIM", "| Conventional + replacement |", "| Cross-fade |",
                  "| Repeat last frame |", "| Real clips |", "Physics rules", "| Method | 0–15 | 16–31 |",
                  "| Method | t=100 | t=300 | t=500 | t=700 | t=900 |", "| FVDM minus | Interp. K=1 PSNR",
-                 "#### Paired differences", "2 DDIM sampling steps"):
+                 "#### Paired differences", "2 DDIM sampling steps", "I2V pyramid plausible",
+                 "Uncond. pyramid sharpness", "| I2V pyramid | FVDM |", "Pred. 4→12 pyramid PSNR",
+                 "| Pyramid minus together | Pred. 4→12 PSNR | Pred. 4→12 SSIM |"):
         assert text in markdown
 
 
@@ -134,10 +147,11 @@ def test_cli_on_a_video_folder_with_fvd_and_bf16_and_no_baseline(model_dirs, tin
     assert report["config"]["autocast"] == "bfloat16" and report["config"]["baseline"] is None
     assert report["config"]["sampler"] == "ddpm" and "2 DDPM sampling steps" in markdown
     assert report["config"]["eta"] == 0.0
-    assert "long" not in report["synthetic"] and "unconditional" not in report["synthetic"]["generation"]
+    assert "long" not in report["synthetic"]
+    assert report["synthetic"]["generation"].keys() == {"image_to_video", "image_to_video_pyramid"}
     folder_section = report["video_folder"]
     assert folder_section["clips"] == 3
-    assert folder_section["reconstruction"].keys() == {"prediction"}
+    assert folder_section["reconstruction"].keys() == {"prediction", "prediction_pyramid"}
     assert folder_section["reconstruction"]["prediction"].keys() == {"fvdm", "repeat_last"}
     assert "physics" not in folder_section["real"] and "physics" not in folder_section["generation"]["image_to_video"]["fvdm"]
     # The folder holds the same clips of the same world, so the real clips are about as sharp.
@@ -147,6 +161,18 @@ def test_cli_on_a_video_folder_with_fvd_and_bf16_and_no_baseline(model_dirs, tin
         assert section["generation"]["image_to_video"]["fvdm"]["fvd"] >= 0
     assert all(math.isfinite(x) for x in _numbers(report))
     assert "Conventional" not in markdown and "### Video folder" in markdown and "#### FVD" in markdown
+
+
+def test_tasks_run_both_frame_orders_at_the_same_steps_except_interpolation():
+    tasks = {task.name: task.plan for task in build_tasks(["image_to_video", "unconditional", "prediction"], 16, 25)}
+    assert list(tasks) == [
+        "prediction", "prediction_pyramid", "image_to_video", "unconditional", "image_to_video_pyramid",
+        "unconditional_pyramid",
+    ]
+    assert tasks["prediction_pyramid"] == schedules.prediction(16, 25, context=4, order="pyramid")
+    assert tasks["image_to_video_pyramid"] == schedules.image_to_video(16, 25, order="pyramid")
+    assert tasks["unconditional_pyramid"] == schedules.synchronous(16, 25, order="pyramid")
+    assert {plan.num_steps for plan in tasks.values()} == {25}
 
 
 def test_real_clips_are_plausible_and_noise_is_not(model_dirs):

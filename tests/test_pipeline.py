@@ -345,6 +345,18 @@ def test_long_video_chunks_and_held_context(pipe, monkeypatch):
     np.testing.assert_array_equal(chunks[1], pipe.decode_latents(second[:, 3:8]).permute(0, 1, 3, 4, 2).numpy())
 
 
+def test_long_video_windows_follow_the_frame_order(pipe, monkeypatch):
+    windows = record_windows(pipe, monkeypatch)
+    chunks = list(pipe.generate_long(total_frames=13, context_frames=3, num_steps=6, seed=0, order="pyramid"))
+    assert [chunk.shape[1] for chunk in chunks] == [8, 5]
+    plans = [plan for plan, _, _ in windows]
+    assert plans == [
+        schedules.synchronous(WINDOW, 6, order="pyramid"), schedules.prediction(WINDOW, 6, context=3, order="pyramid")
+    ]
+    with pytest.raises(FVDMInputError, match="frame order must be one of together, pyramid"):
+        next(pipe.generate_long(12, 4, order="backwards"))
+
+
 def test_long_video_is_seeded_and_can_start_from_an_image(pipe):
     def run(seed: int, **kwargs) -> np.ndarray:
         return np.concatenate(list(pipe.generate_long(10, 3, num_steps=2, seed=seed, **kwargs)), axis=1)

@@ -187,6 +187,57 @@ def test_trapezoid_counts_distance_among_generated_frames():
 
 
 # ----------------------------------------------------------------------------------------
+# The pyramid order of the task builders
+
+
+TASK_BUILDS = [
+    ("synchronous", {}, ()),
+    ("image_to_video", {}, (0,)),
+    ("image_to_video", {"given": (3,)}, (3,)),
+    ("interpolation", {"context": 2}, (0, 1, 8, 9)),
+    ("prediction", {"context": 4, "given_level": 20}, (0, 1, 2, 3)),
+    ("keyframes", {"indices": (0, 5, 9)}, (0, 5, 9)),
+]
+
+
+@pytest.mark.parametrize("builder, options, given", TASK_BUILDS)
+@pytest.mark.parametrize("num_steps", [1, 2, 5, 13, 25])
+def test_pyramid_order_starts_the_generated_frames_in_turn_within_the_same_steps(builder, options, given, num_steps):
+    together = schedules.BUILDERS[builder](num_frames=10, num_steps=num_steps, **options)
+    plan = schedules.BUILDERS[builder](num_frames=10, num_steps=num_steps, order="pyramid", **options)
+    assert_well_formed(plan, given, num_steps)
+    assert plan.name == f"{together.name}, pyramid"
+    generated = [f for f in range(10) if f not in given]
+    spans = [active_steps(plan, frame) for frame in generated]
+    starts = [span[0] for span in spans]
+    descent = len(spans[0])
+    assert all(span == list(range(start, start + descent)) for span, start in zip(spans, starts))
+    assert starts[0] == 0 and all(0 <= b - a <= 1 for a, b in zip(starts, starts[1:]))  # in turn, at most a step apart
+    assert descent >= num_steps / 3
+    if num_steps - (len(generated) - 1) >= num_steps / 3:  # room for one step between starts
+        assert starts == list(range(len(generated))) and descent == num_steps - len(generated) + 1
+    else:  # the starts bunch up
+        assert len(set(starts)) < len(generated)
+    for frame in given:
+        assert torch.equal(plan.timesteps[:, frame], together.timesteps[:, frame])
+    assert all(plan.timesteps[0, frame] == together.timesteps[0, frame] for frame in generated)
+
+
+def test_pyramid_order_with_enough_steps_is_the_autoregressive_plan_of_lag_one():
+    plan = schedules.image_to_video(num_frames=16, num_steps=25, order="pyramid")
+    assert torch.equal(plan.timesteps, schedules.autoregressive(16, 11, lag=1, given=(0,)).timesteps)
+    assert schedules.synchronous(num_frames=1, num_steps=3, order="pyramid").timesteps.tolist() == (
+        schedules.synchronous(num_frames=1, num_steps=3).timesteps.tolist()
+    )
+
+
+def test_together_is_the_default_order():
+    plan = schedules.prediction(num_frames=8, num_steps=6, context=2)
+    assert plan == schedules.prediction(num_frames=8, num_steps=6, context=2, order="together")
+    assert all(active_steps(plan, frame) == list(range(6)) for frame in plan.generated)
+
+
+# ----------------------------------------------------------------------------------------
 # Random plans
 
 
@@ -233,6 +284,8 @@ BAD_ARGUMENTS = [
     ("autoregressive", {"block_size": 0}, "block_size"),
     ("trapezoid", {"lag": 1.5}, "lag"),
     ("random", {"seed": -1}, "seed"),
+    ("synchronous", {"order": "sideways"}, "frame order must be one of together, pyramid"),
+    ("prediction", {"order": None}, "frame order"),
 ]
 
 

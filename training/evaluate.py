@@ -11,6 +11,9 @@ What is measured (every method samples the same clips with the same seeds):
   (interpolation) and repeating the last given frame (prediction). Because every method scores the
   same clips, the report also gives the model minus each other method, paired clip by clip: its
   interval is the one that says whether the model beats a reference.
+* Prediction, image-to-video and unconditional generation run in both frame orders of
+  `schedules.ORDERS`: all generated frames together, and the pyramid (one after the other, in the
+  same number of steps), each a task of its own in the report ("prediction_pyramid", ...).
 * Image-to-video (frame 0 given) and unconditional generation: the object-physics score of
   `training.physics` (share of plausible clips and the share passing each rule) and the sharpness
   figure, with the real clips themselves as the reference row.
@@ -45,7 +48,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,20 +103,31 @@ class Task:
 def build_tasks(tasks: Sequence[str], num_frames: int, steps: int) -> list[Task]:
     """The sampling tasks among `tasks` ("long" and "denoising" aside), for a model of `num_frames` frames.
 
-    Building every plan first means a model too short for a task fails before any sampling."""
+    Interpolation runs with its generated frames together; prediction, image-to-video and
+    unconditional generation run in both frame orders (`schedules.ORDERS`), at the same number of
+    steps. Building every plan first means a model too short for a task fails before any sampling."""
     built = []
     if "interpolation" in tasks:
         for k in INTERPOLATION_CONTEXTS:
             plan = _plan(schedules.interpolation, "interpolation", num_frames, steps, context=k)
             built.append(Task(f"interpolation_k{k}", plan, "cross_fade", k))
-    if "prediction" in tasks:
-        plan = _plan(schedules.prediction, "prediction", num_frames, steps, context=PREDICTION_CONTEXT)
-        built.append(Task("prediction", plan, "repeat_last", PREDICTION_CONTEXT))
-    if "image_to_video" in tasks:
-        built.append(Task("image_to_video", _plan(schedules.image_to_video, "image_to_video", num_frames, steps)))
-    if "unconditional" in tasks:
-        built.append(Task("unconditional", _plan(schedules.synchronous, "unconditional", num_frames, steps)))
+    for order in schedules.ORDERS:
+        if "prediction" in tasks:
+            plan = _plan(schedules.prediction, "prediction", num_frames, steps, context=PREDICTION_CONTEXT, order=order)
+            built.append(Task(ordered("prediction", order), plan, "repeat_last", PREDICTION_CONTEXT))
+    for order in schedules.ORDERS:
+        if "image_to_video" in tasks:
+            plan = _plan(schedules.image_to_video, "image_to_video", num_frames, steps, order=order)
+            built.append(Task(ordered("image_to_video", order), plan))
+        if "unconditional" in tasks:
+            plan = _plan(schedules.synchronous, "unconditional", num_frames, steps, order=order)
+            built.append(Task(ordered("unconditional", order), plan))
     return built
+
+
+def ordered(task: str, order: str) -> str:
+    """The report key of a task sampled in `order`: "image_to_video", "image_to_video_pyramid"."""
+    return task if order == "together" else f"{task}_{order}"
 
 
 def _plan(builder: Callable[..., schedules.Plan], task: str, num_frames: int, steps: int, **options) -> schedules.Plan:
@@ -126,8 +140,10 @@ def _plan(builder: Callable[..., schedules.Plan], task: str, num_frames: int, st
 def task_titles(num_frames: int) -> dict[str, str]:
     """Column titles of the task keys."""
     titles = {f"interpolation_k{k}": f"Interp. K={k}" for k in INTERPOLATION_CONTEXTS}
-    titles["prediction"] = f"Pred. {PREDICTION_CONTEXT}→{num_frames - PREDICTION_CONTEXT}"
-    return {**titles, "image_to_video": "I2V", "unconditional": "Uncond."}
+    prediction = f"Pred. {PREDICTION_CONTEXT}→{num_frames - PREDICTION_CONTEXT}"
+    for task, title in {"prediction": prediction, "image_to_video": "I2V", "unconditional": "Uncond."}.items():
+        titles |= {ordered(task, order): f"{title} {order}".removesuffix(" together") for order in schedules.ORDERS}
+    return titles
 
 
 # ----------------------------------------------------------------------------- classical baselines
@@ -328,22 +344,37 @@ def evaluate_section(
     """Every task and method on one set of ground-truth clips [N, F, 3, H, W]: frame scores for
     tasks with a classical baseline ("reconstruction"), clip quality for the others ("generation")."""
     section: dict = {"clips": len(truth), "reconstruction": {}, "generation": {}, "paired": {}}
+    per_clip: dict[str, dict] = {}  # task -> method -> metric -> [N], for the tasks with ground truth
     for task in tasks:
         entries = section["reconstruction" if task.classic else "generation"][task.name] = {}
-        per_clip = {}
         for method, video in task_videos(sampler, task, truth, name):
             if task.classic:
-                per_clip[method] = clip_scores(video, truth, task.plan.generated)
-                entry = summarize_scores(per_clip[method])
+                per_clip.setdefault(task.name, {})[method] = clip_scores(video, truth, task.plan.generated)
+                entry = summarize_scores(per_clip[task.name][method])
             else:
                 entry = clip_quality(video, synthetic)
             if fvd_scorer:
                 entry["fvd"] = fvd_scorer(video)
             entries[method] = entry
         if task.classic:
-            section["paired"][task.name] = paired_differences(per_clip)
+            section["paired"][task.name] = paired_differences(per_clip[task.name])
+    section["orders"] = order_differences(per_clip, sampler.models)
     section["real"] = clip_quality(truth, synthetic)
     return section
+
+
+def order_differences(per_clip: dict[str, dict], methods: Iterable[str]) -> dict:
+    """Each model's pyramid minus its together run of the same task, clip by clip (same clips, same
+    seeds): {task: {method: {metric: summary}}} for the tasks run in both orders."""
+    differences = {}
+    for task, together in per_clip.items():
+        pyramid = per_clip.get(ordered(task, "pyramid"))
+        if pyramid is not None and task != ordered(task, "pyramid"):
+            differences[task] = {
+                method: {metric: summarize(pyramid[method][metric] - values) for metric, values in scores.items()}
+                for method, scores in together.items() if method in methods
+            }
+    return differences
 
 
 def denoising_psnr(sampler: Sampler, truth: torch.Tensor, levels: Sequence[int] = DENOISING_LEVELS) -> dict:
@@ -427,7 +458,7 @@ def evaluate(
     )}
     for name, real in truth.items():
         synthetic = name == "synthetic"
-        section_tasks = [task for task in sample_tasks if synthetic or task.name != "unconditional"]
+        section_tasks = [task for task in sample_tasks if synthetic or task.plan.given]  # no unconditional runs
         scorer = FVDScorer(detector, real, batch_size) if detector is not None else None
         result[name] = evaluate_section(runner, real, section_tasks, synthetic, name, scorer)
     if "denoising" in tasks:
@@ -554,6 +585,7 @@ def _section_markdown(title: str, section: dict, titles: dict[str, str], physics
     ]
     lines = [f"### {title} ({section['clips']} clips)", "", *_table(header, rows), ""]
     lines += _paired_markdown(section.get("paired", {}), titles)
+    lines += _orders_markdown(section.get("orders", {}), titles)
     if physics and section["generation"]:
         lines += _rules_markdown(section, titles)
     return lines + _fvd_markdown(section, titles)
@@ -596,6 +628,23 @@ def _paired_markdown(paired: dict, titles: dict[str, str]) -> list[str]:
             for m in methods]
     return [
         "#### Paired differences: FVDM minus each method on the same clips (mean ± 95% CI; positive: FVDM is better)",
+        "", *_table(header, rows), "",
+    ]
+
+
+def _orders_markdown(orders: dict, titles: dict[str, str]) -> list[str]:
+    """Each model's pyramid minus its together run, per task run in both orders."""
+    if not orders:
+        return []
+    columns = [(task, metric) for task in orders for metric in ("psnr", "ssim")]
+    header = ["Pyramid minus together", *(f"{titles[task]} {METRIC_TITLES[metric]}" for task, metric in columns)]
+    methods = [m for m in METHODS if any(m in by_method for by_method in orders.values())]
+    rows = [
+        [METHODS[m], *(_format(metric, orders[task].get(m, {}).get(metric), signed=True) for task, metric in columns)]
+        for m in methods
+    ]
+    return [
+        "#### Frame order: each model's pyramid minus its together run, on the same clips and seeds (mean ± 95% CI)",
         "", *_table(header, rows), "",
     ]
 
