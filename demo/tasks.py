@@ -162,12 +162,24 @@ class Tasks:
         strength = self.frame_guidance(label)
         return f", frame guidance {strength:g} by default" if strength != 1.0 else ""
 
-    def sampling_note(self, labels: Sequence[str], plan: schedules.Plan, frame_guidance=None) -> str:
+    def sampling_note(
+        self, labels: Sequence[str], plan: schedules.Plan, frame_guidance=None, together: Sequence[str] = ()
+    ) -> str:
         """How the models sample `plan`, each its own way: "DDPM", "DDPM, frame guidance 2", or
-        "DDIM / DDPM" when compared models differ."""
+        "DDIM / DDPM" when compared models differ; ", frames together" for the models in `together`,
+        which ran the task with its frames together instead of in the plan's pyramid order."""
         return " / ".join(dict.fromkeys(
-            self._sampler(label) + self._guidance_note(label, plan, frame_guidance) for label in labels
+            self._sampler(label) + self._guidance_note(label, plan, frame_guidance)
+            + (", frames together" if label in together else "")
+            for label in labels
         ))
+
+    def plan_for(self, label: str, plan: schedules.Plan) -> schedules.Plan:
+        """The task plan model `label` runs: `plan`, or for a conventional model (which has one timestep
+        for all frames, so it cannot follow a pyramid) the same task with its frames together."""
+        if self.models.get(label).conditioning == "vectorized":
+            return plan
+        return schedules.reorder(plan, "together")
 
     def _sampler(self, label: str) -> str:
         return self.models.get(label).pipe.scheduler.config.sampler.upper()
@@ -188,19 +200,23 @@ class Tasks:
         references: Sequence[tuple[str, np.ndarray]] = (), num_videos: int = 1, class_label=None,
         guidance_scale: float = 1.0, frame_guidance=None,
     ) -> TaskResult:
-        """Sample `plan` with the model (and the comparison model, same seed), add reference clips
-        (truth, classical baselines), and write one captioned side-by-side video."""
+        """Sample `plan` with the model (and the comparison model, same seed; each runs `plan_for` it),
+        add reference clips (truth, classical baselines), and write one captioned side-by-side video."""
         seed = check_seed(seed)
         started = time.perf_counter()
         panels, labels = [], self._models(model, compare)
+        plans = {label: self.plan_for(label, plan) for label in labels}
         for label in labels:
-            videos = self._sample(label, plan, given, seed, num_videos, class_label, guidance_scale, frame_guidance)
+            videos = self._sample(
+                label, plans[label], given, seed, num_videos, class_label, guidance_scale, frame_guidance
+            )
             name = short_name(label)
             panels += [(name if num_videos == 1 else f"{name} #{i + 1}", video) for i, video in enumerate(videos)]
         seconds = time.perf_counter() - started
         panels += list(references)
         ncols = num_videos if num_videos > 1 else len(panels)
-        sampling = self.sampling_note(labels, plan, frame_guidance)
+        together = [label for label in labels if plans[label] != plan]
+        sampling = self.sampling_note(labels, plan, frame_guidance, together)
         return finished_result(" vs ".join(labels), seed, plan, sampling, seconds, panels, ncols)
 
     # -- the tabs
@@ -292,6 +308,7 @@ class Tasks:
         seed = check_seed(seed)
         loaded = self.models.get(model)
         strength = self.frame_guidance(model, frame_guidance)
+        together = self.plan_for(model, plan) != plan  # a conventional model runs its windows together
         start = [] if previous is None else list(previous)
         if len(start) + total > 4 * MAX_LONG_FRAMES:
             raise FVDMInputError(f"The video would pass {4 * MAX_LONG_FRAMES} frames; start a new one.")
@@ -302,7 +319,7 @@ class Tasks:
         chunks = loaded.pipe.generate_long(
             total, context_frames=len(plan.given), stride=plan.num_frames - len(plan.given), init_frames=init,
             num_steps=plan.num_steps, seed=seed, autocast_dtype=loaded.autocast_dtype, conditioning=loaded.conditioning,
-            frame_guidance=strength, order=order,
+            frame_guidance=strength, order="together" if together else order,
         )
         for chunk in chunks:
             frames += list(to_uint8(chunk[0]))
@@ -317,7 +334,7 @@ class Tasks:
                 f"**{len(frames)} frames** ({len(frames) - len(start)} new of {total}) · **model** {model} · **seed** {seed}"
                 f" · {len(plan.given)} context + {plan.num_frames - len(plan.given)} new frames per window,"
                 f" {plan.num_steps} {self._sampler(model)} steps{self._guidance_note(model, plan, strength)}"
-                f" · {seconds:.1f} s"
+                f"{', frames together' if together else ''} · {seconds:.1f} s"
             )
             yield LongUpdate(video, strip, info, clip)
 

@@ -653,6 +653,25 @@ def random_plan(
     return _plan_from_frames(frames, num_steps, "random", num_train_timesteps)
 
 
+def reorder(plan: Plan, order: str) -> Plan:
+    """The same task in another frame order (see `ORDERS`): `plan`'s frames, given frames and levels,
+    with its generated frames re-timed over the same number of steps. For the plans of the task
+    builders, whose generated frames all start at one level and whose given frames hold one level."""
+    validate(plan)
+    starts = {int(plan.timesteps[0, f]) for f in plan.generated}
+    given_levels = {int(plan.timesteps[0, f]) for f in plan.given}
+    if len(starts) > 1 or len(given_levels) > 1:
+        raise FVDMInputError(
+            "Only a task's plan can be reordered: its generated frames must start at one level and its "
+            "given frames hold one level."
+        )
+    return _task_plan(
+        plan.num_frames, plan.num_steps, plan.given, plan.name.removesuffix(", pyramid"),
+        starts.pop() if starts else DEFAULT_T_MAX, given_levels.pop() if given_levels else 0,
+        plan.num_train_timesteps, order,
+    )
+
+
 BUILDERS: dict[str, Callable[..., Plan]] = {
     "synchronous": synchronous,
     "image_to_video": image_to_video,

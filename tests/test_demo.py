@@ -222,6 +222,21 @@ def test_the_conventional_baseline_is_never_frame_guided():
     assert bundled.frame_guidance(fvdm, 3) == 3.0
 
 
+def test_the_conventional_baseline_runs_a_pyramid_task_with_its_frames_together(image_file):
+    bundled = Tasks(ModelCache(device="cpu"))
+    fvdm, baseline = bundled.models.labels
+    compared = bundled.image_to_video(fvdm, baseline, image_file, 0, 0, 6, None, "pyramid")
+    alone = bundled.image_to_video(baseline, None, image_file, 0, 0, 6, None, "together")
+    assert "**plan** image_to_video, pyramid" in compared.info
+    assert "**sampler** DDPM, frame guidance 2 / DDPM, frames together ·" in compared.info
+    np.testing.assert_array_equal(compared.panels[1][1], alone.panels[0][1])  # the same video as run together
+    pyramid = schedules.image_to_video(16, 6, order="pyramid")
+    assert bundled.plan_for(fvdm, pyramid) == pyramid
+    assert bundled.plan_for(baseline, pyramid) == schedules.image_to_video(16, 6)
+    updates = list(bundled.long_video(baseline, None, 4, 8, 4, 0, 6, order="pyramid"))
+    assert ", frames together ·" in updates[-1].info
+
+
 def test_interpolate_from_a_clip_shows_truth_and_cross_fade(tasks, models, clip_file):
     model, _ = labels(models)
     result = tasks.interpolate(model, None, None, None, clip_file, 2, 6, 0, 3)

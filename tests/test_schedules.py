@@ -231,6 +231,22 @@ def test_pyramid_order_with_enough_steps_is_the_autoregressive_plan_of_lag_one()
     )
 
 
+@pytest.mark.parametrize("builder, options, given", TASK_BUILDS)
+def test_reorder_turns_a_task_plan_into_the_same_task_in_the_other_order(builder, options, given):
+    together = schedules.BUILDERS[builder](num_frames=10, num_steps=12, **options)
+    pyramid = schedules.BUILDERS[builder](num_frames=10, num_steps=12, order="pyramid", **options)
+    assert schedules.reorder(together, "pyramid") == pyramid
+    assert schedules.reorder(pyramid, "together") == together
+    assert schedules.reorder(together, "together") == together
+
+
+def test_reorder_refuses_plans_that_are_not_a_task_s():
+    with pytest.raises(FVDMInputError, match="Only a task's plan can be reordered"):
+        schedules.reorder(schedules.random_plan(num_frames=8, num_steps=6, seed=3), "together")
+    with pytest.raises(FVDMInputError, match="frame order must be one of"):
+        schedules.reorder(schedules.synchronous(4, 3), "sideways")
+
+
 def test_together_is_the_default_order():
     plan = schedules.prediction(num_frames=8, num_steps=6, context=2)
     assert plan == schedules.prediction(num_frames=8, num_steps=6, context=2, order="together")
