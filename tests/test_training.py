@@ -340,6 +340,7 @@ def test_the_exported_pipeline_loads_and_generates(tiny_run):
     assert front["library_name"] == "diffusers" and front["license"] == "apache-2.0" and "fvdm" in front["tags"]
     assert "8 steps" in card and "p = 0.2" in card and "bouncing-shapes" in card and "DDPM by default" in card
     assert "guidance 2 towards the given frames" in card
+    assert 'schedules.image_to_video(num_frames=4, num_steps=25, order="pyramid")' in card and "replacement" not in card
 
 
 def test_export_cli_with_fp16_storage_and_an_evaluation_table(tiny_run, tmp_path):
@@ -370,6 +371,9 @@ def test_loss_goes_down_when_overfitting_a_few_clips(tmp_path):
                        "optim.batch_size=4", "run.steps=80", "run.log_every=10", "run.checkpoint_every=80", *QUIET)
     losses = [r["loss"] for r in read_log(run)]
     assert np.mean(losses[-2:]) < 0.7 * np.mean(losses[:2]), losses  # typically ~0.55
+    export_run(run, tmp_path / "exported")
+    card = (tmp_path / "exported" / "README.md").read_text()  # a conventional model: replacement, no pyramid
+    assert 'seed=0, conditioning="replacement").frames\n' in card and "pyramid" not in card
 
 
 def test_every_option_at_once_trains(tmp_path):

@@ -126,6 +126,10 @@ def model_card(run_dir: Path, config: TrainConfig, pipe: FVDMPipeline, step: int
     if ptss.given_p > 0:
         objectives.append(f"given frames (clean, at t = 0, out of the loss) in a share {ptss.given_p} of the clips")
     kind = "; ".join(objectives) or "conventional baseline: one shared timestep per clip (PTSS p = 0)"
+    # A model trained on per-frame timesteps follows a pyramid plan; a conventional one is given
+    # frames the standard zero-shot way, by replacement.
+    plan_options = ', order="pyramid"' if objectives else ""
+    call_options = "" if objectives else ', conditioning="replacement"'
     space = f"latents of the VAE `{config.data.vae}`" if config.data.vae else "pixels"
     front_matter = {
         "library_name": "diffusers",
@@ -172,8 +176,9 @@ extension, each a different per-frame sampling plan (`fvdm.schedules`).
 from fvdm import FVDMPipeline, schedules
 
 pipe = FVDMPipeline.from_pretrained("path/to/this/folder")
-plan = schedules.image_to_video(num_frames={frames}, num_steps=25)
-video = pipe(plan=plan, given={{0: first_frame}}, seed=0).frames  # [1, {frames}, {size}, {size}, 3] in [0, 1]
+plan = schedules.image_to_video(num_frames={frames}, num_steps=25{plan_options})
+video = pipe(plan=plan, given={{0: first_frame}}, seed=0{call_options}).frames
+# video: [1, {frames}, {size}, {size}, 3], floats in [0, 1]
 ```
 
 ## Training data
