@@ -20,7 +20,6 @@ app's editor shows; `validate` explains in one sentence what is wrong with a bad
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import operator
 import random

@@ -369,7 +369,7 @@ def order_differences(per_clip: dict[str, dict], methods: Iterable[str]) -> dict
     differences = {}
     for task, together in per_clip.items():
         pyramid = per_clip.get(ordered(task, "pyramid"))
-        if pyramid is not None and task != ordered(task, "pyramid"):
+        if pyramid is not None:
             differences[task] = {
                 method: {metric: summarize(pyramid[method][metric] - values) for metric, values in scores.items()}
                 for method, scores in together.items() if method in methods
