@@ -20,6 +20,7 @@ from training.evaluate import (
     denoising_psnr,
     evaluate,
     frame_scores,
+    interpolation_ceiling,
     paired_differences,
     main,
     repeat_last,
@@ -125,6 +126,9 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
     assert denoising.keys() == {"fvdm", "conventional"}
     assert list(denoising["fvdm"]) == ["t=100", "t=300", "t=500", "t=700", "t=900"]
     assert all(score["n"] == 3 for scores in denoising.values() for score in scores.values())
+    ceiling = synthetic["interpolation_ceiling"]
+    assert ceiling["clips"] == 3 and ceiling["routes"]["median"] >= 1
+    assert 0 < ceiling["truth_probability"]["mean"] <= 1 and ceiling["mean_psnr"]["n"] == 3
     assert all(math.isfinite(x) for x in _numbers(report))
 
     assert report["markdown"] == markdown
@@ -133,7 +137,9 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
                  "| Method | t=100 | t=300 | t=500 | t=700 | t=900 |", "| FVDM minus | Interp. K=1 PSNR",
                  "#### Paired differences", "2 DDIM sampling steps", "I2V pyramid plausible",
                  "Uncond. pyramid sharpness", "| I2V pyramid | FVDM |", "Pred. 4→12 pyramid PSNR",
-                 "| Pyramid minus together | Pred. 4→12 PSNR | Pred. 4→12 SSIM |"):
+                 "| Pyramid minus together | Pred. 4→12 PSNR | Pred. 4→12 SSIM |",
+                 "#### Interpolation K=1: what a perfect sampler of the world scores", "| Interp. K=1 | PSNR | SSIM |",
+                 "| Posterior mean of every route (a blur) |"):
         assert text in markdown
 
 
@@ -183,6 +189,22 @@ def test_real_clips_are_plausible_and_noise_is_not(model_dirs):
     noise = torch.rand(8, 16, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     assert clip_quality(noise, synthetic=True)["physics"]["share_plausible"] <= 0.125
     assert clip_quality(noise, synthetic=True)["sharpness"] > 10 * report["synthetic"]["real"]["sharpness"]
+
+
+def test_the_interpolation_ceiling_scores_the_clips_the_models_interpolate():
+    ceiling = interpolation_ceiling(2, 16, 32)
+    truth = synthetic_clips(2, 16, 32)
+    generated = list(range(1, 15))
+
+    # A draw of another route keeps the given ends but not the frames between: it scores below the
+    # PSNR cap, and the clips with several routes give the true clip less than all the probability.
+    assert ceiling["other_psnr"]["n"] == 2 and ceiling["other_psnr"]["mean"] < 40
+    assert 0 < ceiling["truth_probability"]["mean"] < 1
+    # The posterior mean is scored against the same ground truth the models are: with the ends kept,
+    # it beats the blurrier cross-fade, which knows nothing of the routes.
+    fade = frame_scores(cross_fade(truth, 1), truth, generated)
+    assert ceiling["mean_psnr"]["mean"] > fade["psnr"]["mean"]
+    assert ceiling["mean_ssim"]["mean"] > fade["ssim"]["mean"]
 
 
 # ----------------------------------------------------------------------------- classical baselines

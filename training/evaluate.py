@@ -11,6 +11,10 @@ What is measured (every method samples the same clips with the same seeds):
   (interpolation) and repeating the last given frame (prediction). Because every method scores the
   same clips, the report also gives the model minus each other method, paired clip by clip: its
   interval is the one that says whether the model beats a reference.
+* The ceiling of interpolation with K = 1 on the synthetic world: every route its physics allows
+  between the two given ends, with its probability (`training.posterior`), scored as a perfect
+  sampler's draws and as their mean. It needs no model and shows how much of the gap to cross-fade
+  any sampler could close: two end frames leave the objects' routes open.
 * Prediction, image-to-video and unconditional generation run in both frame orders of
   `schedules.ORDERS`: all generated frames together, and the pyramid (one after the other, in the
   same number of steps), each a task of its own in the report ("prediction_pyramid", ...).
@@ -67,7 +71,8 @@ from training.data import find_videos
 from training.fvd import clip_features, frechet_distance, load_detector
 from training.metrics import psnr, ssim, summarize
 from training.physics import physics_score, sharpness
-from training.synthetic import SyntheticVideoDataset, WorldConfig, eval_seed
+from training.posterior import interpolations
+from training.synthetic import SyntheticVideoDataset, WorldConfig, eval_seed, make_clip
 
 logger = logging.getLogger(__name__)
 
@@ -377,6 +382,47 @@ def order_differences(per_clip: dict[str, dict], methods: Iterable[str]) -> dict
     return differences
 
 
+def interpolation_ceiling(count: int, num_frames: int, resolution: int) -> dict:
+    """What a perfect sampler of the synthetic world scores at interpolation from one frame at each
+    end, on the first `count` evaluation clips (the clips the models interpolate): every route the
+    world allows between the two ends and its posterior probability (`training.posterior`).
+
+    Per clip: the number of routes; the probability that a draw is the true clip (it then scores the
+    PSNR cap); the expected PSNR and SSIM of a draw that takes another route (clips with a single
+    route have none); and the scores of the posterior mean, the answer with the least expected squared
+    error."""
+    config = WorldConfig(resolution=resolution, num_frames=num_frames)
+    generated = range(1, num_frames - 1)
+    keys = ("truth_probability", "other_psnr", "other_ssim", "mean_psnr", "mean_ssim")
+    routes, per_clip = [], {key: [] for key in keys}
+    for index in range(count):
+        clip = make_clip(eval_seed(index), config)
+        videos, probabilities = interpolations(clip, config)
+        candidates, truth = _unit_clips(videos), _unit_clips(clip.frames[None])
+        scores = clip_scores(candidates, truth.expand_as(candidates), generated)
+        probability = torch.from_numpy(probabilities)
+        is_truth = torch.from_numpy((videos == clip.frames).all(axis=(1, 2, 3, 4)))
+        routes.append(len(videos))
+        per_clip["truth_probability"].append(float(probability[is_truth].sum()))
+        other = probability * ~is_truth
+        if other.sum() > 0:
+            for metric in ("psnr", "ssim"):
+                per_clip[f"other_{metric}"].append(float((other * scores[metric].double()).sum() / other.sum()))
+        mean = (probability.float().view(-1, 1, 1, 1, 1) * candidates).sum(dim=0, keepdim=True)
+        for metric, value in clip_scores(mean, truth, generated).items():
+            per_clip[f"mean_{metric}"].append(float(value))
+    return {
+        "clips": count,
+        "routes": {"median": float(np.median(routes)), "max": max(routes)},
+        **{key: summarize(values) for key, values in per_clip.items() if values},
+    }
+
+
+def _unit_clips(frames: np.ndarray) -> torch.Tensor:
+    """uint8 clips [N, F, H, W, 3] -> float [N, F, 3, H, W] in [0, 1]."""
+    return torch.from_numpy(frames).permute(0, 1, 4, 2, 3).float() / 255
+
+
 def denoising_psnr(sampler: Sampler, truth: torch.Tensor, levels: Sequence[int] = DENOISING_LEVELS) -> dict:
     """PSNR of every model's one-step clean estimate from each noise level: {method: {"t=500": ...}}."""
     scores = {}
@@ -461,6 +507,9 @@ def evaluate(
         section_tasks = [task for task in sample_tasks if synthetic or task.plan.given]  # no unconditional runs
         scorer = FVDScorer(detector, real, batch_size) if detector is not None else None
         result[name] = evaluate_section(runner, real, section_tasks, synthetic, name, scorer)
+    if "interpolation" in tasks:
+        with runner.timed("synthetic/interpolation_ceiling"):
+            result["synthetic"]["interpolation_ceiling"] = interpolation_ceiling(clips, frames, resolution)
     if "denoising" in tasks:
         result["synthetic"]["denoising"] = denoising_psnr(runner, truth["synthetic"])
     if "long" in tasks:
@@ -548,6 +597,8 @@ def to_markdown(result: dict) -> str:
         "",
     ]
     lines += _section_markdown("Synthetic world, held-out clips", result["synthetic"], titles, physics=True)
+    if "interpolation_ceiling" in result["synthetic"]:
+        lines += _ceiling_markdown(result["synthetic"])
     if "denoising" in result["synthetic"]:
         lines += _denoising_markdown(result["synthetic"]["denoising"])
     if "long" in result["synthetic"]:
@@ -670,6 +721,35 @@ def _fvd_markdown(section: dict, titles: dict[str, str]) -> list[str]:
     methods = [m for m in METHODS if any(m in by_task[task] for task in tasks)]
     rows = [[METHODS[m], *(_format("fvd", by_task[task].get(m, {}).get("fvd")) for task in tasks)] for m in methods]
     return ["#### FVD against the real clips (lower is better)", "", *_table(["Method", *(titles[t] for t in tasks)], rows), ""]
+
+
+def _ceiling_markdown(section: dict) -> list[str]:
+    """The models and cross-fade at interpolation K=1 next to a perfect sampler of the world."""
+    ceiling = section["interpolation_ceiling"]
+    scores = section["reconstruction"]["interpolation_k1"]
+    rows = [[METHODS[m], _format("psnr", entry["psnr"]), _format("ssim", entry["ssim"])] for m, entry in scores.items()]
+    truth_share = ceiling["truth_probability"]["mean"]
+    if "other_psnr" in ceiling:
+        rows.append([f"Perfect sampler, a draw of another route ({100 * (1 - truth_share):.0f}% of draws)",
+                     _format("psnr", ceiling["other_psnr"]), _format("ssim", ceiling["other_ssim"])])
+    rows.append(["Posterior mean of every route (a blur)", _format("psnr", ceiling["mean_psnr"]),
+                 _format("ssim", ceiling["mean_ssim"])])
+    return [
+        "#### Interpolation K=1: what a perfect sampler of the world scores",
+        "",
+        (
+            f"The two end frames leave each object's route open (straight, or bouncing off a wall): "
+            f"{ceiling['routes']['median']:g} routes per clip fit both ends "
+            f"(median; at most {ceiling['routes']['max']}), "
+            f"and a perfect sampler of the world draws the true clip {100 * truth_share:.0f}% of the time (scoring "
+            "the PSNR cap). PSNR and SSIM score one ground truth, so a sharp draw of another route loses twice "
+            "(where its objects are and where they should be); the posterior mean, every route blurred together, "
+            "has the least expected squared error of any answer."
+        ),
+        "",
+        *_table(["Interp. K=1", "PSNR", "SSIM"], rows),
+        "",
+    ]
 
 
 def _denoising_markdown(denoising: dict) -> list[str]:

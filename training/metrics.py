@@ -41,12 +41,11 @@ def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (10 * torch.log10(1 / mse)).clamp(max=PSNR_CAP_DB).float()
 
 
-def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> torch.Tensor:
-    """Normalised 2D Gaussian weights [size, size] (float64)."""
+def gaussian_line(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> torch.Tensor:
+    """Normalised 1D Gaussian weights [size] (float64); the 2D window is their outer product."""
     offsets = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     line = torch.exp(-offsets.square() / (2 * sigma**2))
-    line = line / line.sum()
-    return line[:, None] * line[None, :]
+    return line / line.sum()
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -62,10 +61,10 @@ def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise FVDMInputError(f"SSIM needs images of at least {SSIM_WINDOW} x {SSIM_WINDOW}; got {height} x {width}")
     planes_x = x.double().reshape(-1, 1, height, width)
     planes_y = y.double().reshape(-1, 1, height, width)
-    window = gaussian_window()[None, None]
+    line = gaussian_line()
 
-    def local_mean(planes: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(planes, window)
+    def local_mean(planes: torch.Tensor) -> torch.Tensor:  # the 2D window as two 1D passes: 22 products, not 121
+        return F.conv2d(F.conv2d(planes, line.view(1, 1, -1, 1)), line.view(1, 1, 1, -1))
 
     mu_x, mu_y = local_mean(planes_x), local_mean(planes_y)
     var_x = local_mean(planes_x * planes_x) - mu_x.square()
