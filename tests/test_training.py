@@ -5,6 +5,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from safetensors.torch import load_file
 
 from fvdm import FVDMPipeline, schedules
 from fvdm.errors import FVDMInputError
+from fvdm.loading import TRAINING_FACTS_FILE
 from fvdm.models import FVDMTransformer
 from fvdm.scheduler import FVDMScheduler
 from fvdm.video_io import load_video, save_video
@@ -364,6 +366,19 @@ def test_export_of_a_folder_that_is_not_a_run_fails_clearly(tiny_run, tmp_path):
     (tmp_path / "report.json").write_text(json.dumps({"fvd": 1.0}))
     with pytest.raises(FVDMInputError, match='has no "markdown" field'):
         export_run(tiny_run, tmp_path / "out", eval_report=tmp_path / "report.json")
+    renamed = tmp_path / "best"
+    shutil.copytree(tiny_run / "checkpoints" / "step_0000006", renamed)
+    with pytest.raises(FVDMInputError, match="must start with step_ and the step number"):
+        export_run(tiny_run, tmp_path / "out", checkpoint=renamed)
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_a_kept_copy_of_a_checkpoint_exports_with_its_step(tiny_run, tmp_path):
+    kept = tmp_path / "step_0000006-keep"
+    shutil.copytree(tiny_run / "checkpoints" / "step_0000006", kept)
+    export_run(tiny_run, tmp_path / "out", checkpoint=kept)
+    assert json.loads((tmp_path / "out" / TRAINING_FACTS_FILE).read_text())["step"] == 6
+    assert "6 steps" in (tmp_path / "out" / "README.md").read_text()
 
 
 def test_loss_goes_down_when_overfitting_a_few_clips(tmp_path):

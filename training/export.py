@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -59,7 +60,14 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def checkpoint_step(checkpoint: Path) -> int:
-    return int(checkpoint.name.removeprefix("step_"))
+    """The training step of a checkpoint folder, read from its name: step_0064000, or a kept copy
+    of it with a suffix, step_0064000-keep."""
+    match = re.match(r"step_(\d+)", checkpoint.name)
+    if match is None:
+        raise FVDMInputError(
+            f"{checkpoint} is not named like a checkpoint: the name must start with step_ and the step number"
+        )
+    return int(match.group(1))
 
 
 def read_report(path: str | Path) -> dict:
@@ -97,13 +105,13 @@ def export_run(
     checkpoint = Path(checkpoint) if checkpoint else latest_checkpoint(run_dir)
     if checkpoint is None or not (checkpoint / EMA_STATE_FILE).is_file():
         raise FVDMInputError(f"no complete checkpoint to export in {run_dir} ({checkpoint or 'none yet'})")
+    step = checkpoint_step(checkpoint)
     report = read_report(eval_report) if eval_report else None
     vae = load_vae(config.data.vae) if config.data.vae else None
     pipe = make_pipeline(load_ema_transformer(run_dir, checkpoint), config, vae)
     if fp16:  # storage only: from_pretrained loads float32 unless asked otherwise
         pipe.to(dtype=torch.float16)
     pipe.save_pretrained(out_dir, safe_serialization=True)
-    step = checkpoint_step(checkpoint)
     (out_dir / "README.md").write_text(model_card(run_dir, config, pipe, step, report))
     facts = {"step": step, "config": config_to_dict(config)}
     (out_dir / TRAINING_FACTS_FILE).write_text(json.dumps(facts, indent=2) + "\n")
