@@ -46,7 +46,8 @@ def test_the_posterior_holds_the_true_clip_and_only_clips_the_world_could_make(i
     config = WorldConfig(resolution=32, num_frames=16)
     clip = make_clip(eval_seed(index), config)
 
-    videos, probabilities = interpolations(clip, config)
+    routes = list(interpolations(clip, config))
+    videos, probabilities = np.stack([video for video, _ in routes]), np.array([p for _, p in routes])
 
     assert videos.shape[1:] == clip.frames.shape and videos.dtype == np.uint8
     assert len(videos) == len(probabilities) > 1 and probabilities.sum() == pytest.approx(1.0)

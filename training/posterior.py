@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -57,9 +58,10 @@ def velocities(
     return candidates, weights / weights.sum()
 
 
-def interpolations(clip: Clip, config: WorldConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Every clip of the world with `clip`'s objects and its first and last frames: uint8
-    [K, F, H, W, 3] and their posterior probabilities [K] (summing to 1). The true clip is one of them."""
+def interpolations(clip: Clip, config: WorldConfig) -> Iterator[tuple[np.ndarray, float]]:
+    """Every clip of the world with `clip`'s objects and its first and last frames, one at a time:
+    (uint8 [F, H, W, 3], its posterior probability). The probabilities sum to 1 and the true clip is
+    one of them. There can be hundreds (one route per object and axis combined), hence one at a time."""
     frames = len(clip.positions)
     extents = np.stack([shape_extent(obj) for obj in clip.objects])  # [N, 2 axes, 2 sides]
     low, high = extents[:, :, 0], config.resolution - extents[:, :, 1]
@@ -69,10 +71,8 @@ def interpolations(clip: Clip, config: WorldConfig) -> tuple[np.ndarray, np.ndar
                    config.min_speed * config.scale, config.max_speed * config.scale)
         for n in range(len(clip.objects))
     ]
-    videos, probabilities = [], []
     for choice in itertools.product(*(range(len(weights)) for _, weights in per_object)):
         velocity = np.stack([per_object[n][0][k] for n, k in enumerate(choice)])
         positions, _ = bounce(start, velocity, low, high, frames)
-        videos.append(render_frames(clip.objects, positions, config.resolution))
-        probabilities.append(math.prod(per_object[n][1][k] for n, k in enumerate(choice)))
-    return np.stack(videos), np.array(probabilities)
+        probability = math.prod(per_object[n][1][k] for n, k in enumerate(choice))
+        yield render_frames(clip.objects, positions, config.resolution), float(probability)
