@@ -395,7 +395,7 @@ def interpolation_ceiling(count: int, num_frames: int, resolution: int) -> dict:
     cores, growing with the number of pixels."""
     config = WorldConfig(resolution=resolution, num_frames=num_frames)
     per_clip = [_route_scores(make_clip(eval_seed(index), config), config) for index in range(count)]
-    routes = [clip.pop("routes") for clip in per_clip]
+    routes = [clip["routes"] for clip in per_clip]
     summary = {"clips": count, "routes": {"median": float(np.median(routes)), "max": max(routes)}}
     for key in ("truth_probability", "other_psnr", "other_ssim", "mean_psnr", "mean_ssim"):
         values = [clip[key] for clip in per_clip if key in clip]
