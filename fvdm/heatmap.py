@@ -1,12 +1,13 @@
 """Draw a sampling plan as a heat map: sampling step across, frame down, colour = noise level.
 
 The figure is drawn with matplotlib's object API on an Agg canvas (no pyplot), so it neither
-changes the backend for other code nor keeps figures alive in a global registry. It is kept
-small so the app can redraw it at every sampling step.
+changes the backend for other code nor keeps figures in pyplot's registry. It is kept small,
+and each thread reuses its figure, so the app can redraw it at every edit and sampling step.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -48,26 +49,64 @@ def render_plan(
         raise FVDMInputError(
             f"current_step {current_step} is outside the plan's steps 0..{plan.num_steps}."
         )
-    figure = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
-    canvas = FigureCanvasAgg(figure)
-    _place_axes(figure, width_px, height_px)
-    axes = figure.axes[0]
-    image = axes.imshow(
-        plan.timesteps.T.numpy(),
-        cmap=COLORMAP,
-        vmin=0,
-        vmax=plan.num_train_timesteps - 1,
-        aspect="auto",
-        interpolation="nearest",
-        extent=(-0.5, plan.num_steps + 0.5, plan.num_frames - 0.5, -0.5),
-    )
-    _mark_given(axes, plan)
-    _label_axes(axes, plan, title, height_px)
-    if current_step is not None:
-        axes.axvline(current_step, color=MARKER_COLOR, linewidth=1.6)
-    _add_colorbar(figure, image, plan.num_train_timesteps)
-    canvas.draw()
-    return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+    return _figure(width_px, height_px).draw(plan, title, current_step)
+
+
+class _HeatMapFigure:
+    """One figure, its axes, colorbar and marker, built once and redrawn for each plan.
+
+    Building axes and their ticks costs more than drawing them, so each thread keeps one of
+    these per image width (`_figure`) and only changes what depends on the plan.
+    """
+
+    def __init__(self, width_px: int, height_px: int):
+        self.height_px = height_px
+        self.figure = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
+        self.canvas = FigureCanvasAgg(self.figure)
+        _place_axes(self.figure, width_px, height_px)
+        self.axes, colorbar_axes = self.figure.axes
+        self.image = self.axes.imshow(
+            np.zeros((1, 1)), cmap=COLORMAP, aspect="auto", interpolation="nearest"
+        )
+        self.colorbar = self.figure.colorbar(self.image, cax=colorbar_axes)
+        self.colorbar.ax.tick_params(labelsize=8)
+        self.colorbar.set_label("timestep (noise level)", fontsize=9)
+        self.marker = self.axes.axvline(0, color=MARKER_COLOR, linewidth=1.6)
+        self.axes.set_xlabel("sampling step", fontsize=9)
+        self.axes.set_ylabel("frame", fontsize=9)
+        self.axes.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
+        self.axes.tick_params(labelsize=8)
+
+    def draw(self, plan: Plan, title: str | None, current_step: int | None) -> Image.Image:
+        extent = (-0.5, plan.num_steps + 0.5, plan.num_frames - 0.5, -0.5)
+        self.image.set_data(plan.timesteps.T.numpy())
+        self.image.set_extent(extent)
+        self.axes.set_xlim(extent[:2])
+        self.axes.set_ylim(extent[2:])
+        self._set_levels(plan.num_train_timesteps)
+        _mark_given(self.axes, plan)
+        _label_axes(self.axes, plan, title, self.height_px)
+        self.marker.set_visible(current_step is not None)
+        self.marker.set_xdata([current_step or 0] * 2)
+        self.canvas.draw()
+        return Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3].copy())
+
+    def _set_levels(self, num_train_timesteps: int) -> None:
+        top = num_train_timesteps - 1
+        self.image.set_clim(0, top)
+        quarters = {min(top, round(num_train_timesteps * q)) for q in (0, 0.25, 0.5, 0.75)}
+        self.colorbar.set_ticks(sorted(quarters | {top}))  # 0, 250, 500, 750, 999 for T = 1000
+
+
+_figures = threading.local()
+
+
+def _figure(width_px: int, height_px: int) -> _HeatMapFigure:
+    """This thread's figure for images `width_px` wide (matplotlib figures are not thread-safe)."""
+    cache = _figures.__dict__.setdefault("by_width", {})
+    if width_px not in cache:
+        cache[width_px] = _HeatMapFigure(width_px, height_px)
+    return cache[width_px]
 
 
 def save_plan_png(plan: Plan, path: str | Path, **render_options) -> Path:
@@ -106,27 +145,13 @@ def _place_axes(figure: Figure, width_px: int, height_px: int) -> None:
 
 
 def _label_axes(axes, plan: Plan, title: str | None, height_px: int) -> None:
-    axes.set_xlabel("sampling step", fontsize=9)
-    axes.set_ylabel("frame", fontsize=9)
     axes.set_title(title if title is not None else _default_title(plan), fontsize=10, loc="left")
-    axes.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
     frames = _frame_ticks(plan, height_px - _MARGINS_PX["top"] - _MARGINS_PX["bottom"])
-    axes.set_yticks(frames)
-    axes.set_yticklabels([str(f) for f in frames])
+    axes.set_yticks(frames, [str(f) for f in frames])
     for label, frame in zip(axes.get_yticklabels(), frames):
-        if frame in plan.given:
-            label.set_color(GIVEN_LABEL_COLOR)
-            label.set_fontweight("bold")
-    axes.tick_params(labelsize=8)
-
-
-def _add_colorbar(figure: Figure, image, num_train_timesteps: int) -> None:
-    top = num_train_timesteps - 1
-    colorbar = figure.colorbar(image, cax=figure.axes[1])
-    quarters = {min(top, round(num_train_timesteps * q)) for q in (0, 0.25, 0.5, 0.75)}
-    colorbar.set_ticks(sorted(quarters | {top}))  # 0, 250, 500, 750, 999 for T = 1000
-    colorbar.ax.tick_params(labelsize=8)
-    colorbar.set_label("timestep (noise level)", fontsize=9)
+        given = frame in plan.given
+        label.set_color(GIVEN_LABEL_COLOR if given else "black")
+        label.set_fontweight("bold" if given else "normal")
 
 
 def _default_title(plan: Plan) -> str:
@@ -147,7 +172,12 @@ def _frame_ticks(plan: Plan, axes_height_px: float) -> list[int]:
 
 
 def _mark_given(axes, plan: Plan) -> None:
-    """Hatch every run of consecutive given frames and add a legend entry for them."""
+    """Hatch every run of consecutive given frames and add a legend entry for them (and remove
+    the previous plan's)."""
+    for patch in list(axes.patches):
+        patch.remove()
+    if axes.get_legend() is not None:
+        axes.get_legend().remove()
     if not plan.given:
         return
     for first, last in _runs(plan.given):

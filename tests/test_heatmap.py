@@ -1,4 +1,4 @@
-"""Tests for fvdm.heatmap: size, content changes, the progress marker, saving and speed."""
+"""Tests for fvdm.heatmap: size, content changes, the progress marker, saving, figure reuse."""
 
 
 import matplotlib
@@ -97,3 +97,19 @@ def test_rendering_leaves_the_matplotlib_backend_alone():
     before = matplotlib.get_backend()
     render_plan(schedules.synchronous(num_frames=2, num_steps=2))
     assert matplotlib.get_backend() == before
+
+
+def test_a_redrawn_figure_shows_only_the_new_plan():
+    """Each thread reuses its figure: a plan drawn after others (given frames, a marker, other
+    sizes) is pixel for pixel the plan drawn on a fresh figure in a new thread."""
+    import threading
+
+    plan = schedules.prediction(num_frames=12, num_steps=30, context=3)
+    for earlier in (schedules.interpolation(num_frames=32, num_steps=90, context=4), schedules.image_to_video(num_frames=3, num_steps=2)):
+        render_plan(earlier, current_step=1, title="earlier")
+    redrawn = pixels(render_plan(plan))
+    fresh = {}
+    thread = threading.Thread(target=lambda: fresh.setdefault("image", pixels(render_plan(plan))))
+    thread.start()
+    thread.join()
+    assert np.array_equal(redrawn, fresh["image"])
