@@ -212,6 +212,19 @@ def test_pyramid_order_runs_the_pyramid_plan(task, argv, builder, model_dir, med
     assert png_frames(folder).shape[0] == WINDOW and "x.mp4" in out
 
 
+def test_long_video_shows_one_progress_bar(model_dir, tmp_path, capsys):
+    """Two windows (8 frames, then 5 after 3 of context) under one bar counting the video's frames."""
+    argv = ["--task", "long", "--total-frames", 13, "--context-frames", 3, "--steps", 2]
+    code, _, err = run(capsys, "generate", "--model", model_dir, "--out", tmp_path / "long.mp4", *argv)
+    assert code == 0, err
+    shown = [line.rsplit("\r", 1)[-1] for line in err.split("\n") if line.strip()]  # what stays on screen
+    assert len(shown) == 1 and "13/13" in shown[0] and "frame/s" in shown[0], err
+
+
+def test_seeds_go_up_to_the_apps_largest(model_dir, tmp_path, capsys):
+    assert "seed 2147483647;" in generate(capsys, model_dir, tmp_path / "x.mp4", "--seed", 2**31 - 1)
+
+
 def test_long_video_in_pyramid_order(model_dir, tmp_path, capsys):
     out = tmp_path / "long.mp4"
     generate(capsys, model_dir, out, "--task", "long", "--total-frames", 12, "--order", "pyramid", "--steps", 8)
@@ -395,6 +408,10 @@ ERRORS = {
     "class, unconditional": (lambda m, t: ["--class", 1], "not class-conditional"),
     "too many frames": (lambda m, t: ["--frames", 9], "at most 8 frames"),
     "long context": (lambda m, t: ["--task", "long", "--context-frames", 8], "between 1 and 7"),
+    "long video past the app's limit": (
+        lambda m, t: ["--task", "long", "--total-frames", 513], "--total-frames: must be between 1 and 512"
+    ),
+    "seed past the app's range": (lambda m, t: ["--seed", 2**31], "--seed: must be between 0 and 2147483647"),
     "nan fps": (lambda m, t: ["--fps", "nan"], "--fps: must be a finite number above 0"),
     "weak frame guidance": (
         lambda m, t: ["--frame-guidance", 0.5], "--frame-guidance: must be a finite number at least 1"
@@ -436,6 +453,7 @@ def test_generate_errors_are_one_line(case, model_dir, media, tmp_path, capsys):
         (["schedule", "--task", "keyframes"], "needs --indices"),
         (["schedule", "--task", "predict", "--frames", 4, "--context", 4], "needs more than 4 frames"),
         (["schedule", "--indices", "1,x"], "expected frame indices"),
+        (["schedule", "--task", "random", "--seed", 2**31], "--seed: must be between 0 and 2147483647"),
         (["schedule", "--out", "plan.txt"], "must end in .json or .png"),
         (["schedule", "--validate", "plan.json", "--task", "random"], "not allowed with argument"),
         (["info", "--model", "/no/such/model/here"], "no model at /no/such/model/here"),

@@ -28,12 +28,12 @@ from fvdm.cli.files import make_output_folders, write_frames, write_plan, writin
 from fvdm.cli.long_video import DEFAULT_LONG_FRAMES, long_video
 from fvdm.cli.task_inputs import TASK_INPUTS, sampling_options
 from fvdm.errors import FVDMInputError
+from fvdm.limits import MAX_LONG_FRAMES, MAX_SEED
 from fvdm.loading import load_pipeline
 from fvdm.scheduler import SAMPLERS
 from fvdm.video_io import frames_to_grid, save_video
 
 MAX_VIDEOS = 64
-MAX_TOTAL_FRAMES = 100_000
 MAX_UPSCALE = 64
 MIN_OUTPUT_WIDTH = 256  # the default --upscale makes the written video at least this wide
 VIDEO_SUFFIXES = (".mp4", ".gif")
@@ -78,7 +78,7 @@ def add_parser(commands) -> None:
         help="how the generated frames descend: all together (default), or pyramid: one after the other, first "
         "to last, in the same number of steps",
     )
-    sub.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0, metavar="N", help="default: %(default)s")
+    sub.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, metavar="N", help="default: %(default)s")
     sub.add_argument("--num-videos", type=int_in(1, MAX_VIDEOS), default=1, metavar="N", help="default: %(default)s")
     sub.add_argument("--eta", type=number(0), default=0.0, help="DDIM noise, 0 = deterministic (default)")
     sub.add_argument("--sampler", choices=SAMPLERS, help="default: the model's own (its scheduler config)")
@@ -188,9 +188,9 @@ def _add_task_groups(sub: argparse.ArgumentParser, table: dict[str, tuple[str, .
         table,
         ("long",),
         "--total-frames",
-        type=int_in(1, MAX_TOTAL_FRAMES),
+        type=int_in(1, MAX_LONG_FRAMES),
         metavar="N",
-        help=f"new frames to make (default {DEFAULT_LONG_FRAMES})",
+        help=f"new frames to make (default {DEFAULT_LONG_FRAMES}, at most {MAX_LONG_FRAMES})",
     )
     task_option(
         long,

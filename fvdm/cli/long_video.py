@@ -1,11 +1,12 @@
 """`generate --task long`: a video longer than the model's window, made window by window by
-`FVDMPipeline.generate_long`."""
+`FVDMPipeline.generate_long`, with one progress bar for the whole video."""
 
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from fvdm.cli.arguments import or_default
 from fvdm.cli.task_inputs import plan_options, sampling_options
@@ -34,4 +35,11 @@ def long_video(args: argparse.Namespace, pipe: FVDMPipeline) -> np.ndarray:
         **plan_options(args),
         **sampling_options(args),
     )
-    return np.concatenate(list(chunks), axis=1)
+    pipe.set_progress_bar_config(leave=False)  # the first window's steps show, then make way for the video's bar
+    joined = [next(chunks)]  # the first window, after generate_long's checks: a refused option prints no bar
+    pipe.set_progress_bar_config(disable=True)  # no bar per window from here: one bar counts the video's frames
+    with tqdm(total=total_frames, initial=joined[0].shape[1], unit="frame") as progress:
+        for chunk in chunks:
+            joined.append(chunk)
+            progress.update(chunk.shape[1])
+    return np.concatenate(joined, axis=1)

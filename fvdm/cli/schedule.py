@@ -20,6 +20,7 @@ from fvdm.cli.arguments import (
 )
 from fvdm.cli.files import make_output_folders, read_plan, write_plan
 from fvdm.errors import FVDMInputError
+from fvdm.limits import MAX_SEED
 from fvdm.schedules import Plan
 
 DEFAULT_FRAMES = 16
@@ -97,7 +98,7 @@ def add_parser(commands) -> None:
         choices=schedules.ORDERS,
         help="how the generated frames descend (default: together)",
     )
-    task_option(sub, table, ("random",), "--seed", type=int_in(0), metavar="N", help="default 0")
+    task_option(sub, table, ("random",), "--seed", type=int_in(0, MAX_SEED), metavar="N", help="default 0")
     sub.add_argument(
         "--out", type=suffix_path(PLAN_SUFFIXES), metavar="PLAN", help="also write the plan: .png heat map or .json"
     )
