@@ -18,7 +18,7 @@ import fvdm.loading
 from fvdm import schedules
 from fvdm.cli import main
 from fvdm.schedules import Plan
-from fvdm.video_io import load_image, load_video
+from fvdm.video_io import load_image, load_video, save_video
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -225,6 +225,14 @@ def test_seeds_go_up_to_the_apps_largest(model_dir, tmp_path, capsys):
     assert "seed 2147483647;" in generate(capsys, model_dir, tmp_path / "x.mp4", "--seed", 2**31 - 1)
 
 
+def test_counts_of_one_are_singular(model_dir, tmp_path, capsys):
+    assert ": 1 video of 1 frame at 16x16 px" in generate(capsys, model_dir, tmp_path / "one.mp4", "--frames", 1)
+    code, out, _ = run(capsys, "schedule", "--frames", 1, "--steps", 1, "--out", tmp_path / "one.json")
+    assert code == 0 and out.startswith("synchronous: 1 frame, 1 step (all steps); given: none")
+    code, out, _ = run(capsys, "schedule", "--validate", tmp_path / "one.json")
+    assert code == 0 and "(synchronous, 1 frame, 1 step, given [])" in out
+
+
 def test_long_video_in_pyramid_order(model_dir, tmp_path, capsys):
     out = tmp_path / "long.mp4"
     generate(capsys, model_dir, out, "--task", "long", "--total-frames", 12, "--order", "pyramid", "--steps", 8)
@@ -377,6 +385,12 @@ def rising_plan(tmp_path: Path) -> Path:
     return path
 
 
+def one_frame_video(tmp_path: Path) -> Path:
+    path = tmp_path / "still.mp4"
+    save_video(np.zeros((1, 16, 16, 3), np.uint8), path)
+    return path
+
+
 def bad_json(tmp_path: Path) -> Path:
     path = tmp_path / "bad.json"
     path.write_text("{not json")
@@ -397,6 +411,10 @@ ERRORS = {
     "video too short": (
         lambda m, t: ["--task", "interpolate", "--video", m.clip, "--context", 6, "--frames", 14],
         "has 10 frames",
+    ),
+    "one-frame video": (
+        lambda m, t: ["--task", "interpolate", "--video", one_frame_video(t)],
+        "has 1 frame; --context 1 needs at least 2",
     ),
     "option for another task": (lambda m, t: ["--image", m.start], "--image is only for --task image-to-video, long"),
     "missing task input": (lambda m, t: ["--task", "image-to-video"], "needs --image"),

@@ -27,6 +27,7 @@ from fvdm.cli.arguments import (
 from fvdm.cli.files import make_output_folders, write_frames, write_plan, writing
 from fvdm.cli.long_video import DEFAULT_LONG_FRAMES, long_video
 from fvdm.cli.task_inputs import TASK_INPUTS, sampling_options
+from fvdm.cli.wording import plural
 from fvdm.errors import FVDMInputError
 from fvdm.limits import MAX_LONG_FRAMES, MAX_SEED
 from fvdm.loading import load_pipeline
@@ -250,8 +251,8 @@ def run(args: argparse.Namespace) -> None:
     sampled = time.perf_counter()
     frames, upscale = write_video(video, args)
     print(
-        f"wrote {args.out}: {len(video)} video(s) of {frames.shape[0]} frames at {video.shape[3]}x{video.shape[2]} px, "
-        f"shown x{upscale} at {args.fps:g} fps"
+        f"wrote {args.out}: {plural(len(video), 'video')} of {plural(frames.shape[0], 'frame')} "
+        f"at {video.shape[3]}x{video.shape[2]} px, shown x{upscale} at {args.fps:g} fps"
     )
     print(f"seed {args.seed}; model loaded in {loaded - started:.1f} s, sampled in {sampled - loaded:.1f} s")
 

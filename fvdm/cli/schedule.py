@@ -19,6 +19,7 @@ from fvdm.cli.arguments import (
     task_option,
 )
 from fvdm.cli.files import make_output_folders, read_plan, write_plan
+from fvdm.cli.wording import plural
 from fvdm.errors import FVDMInputError
 from fvdm.limits import MAX_SEED
 from fvdm.schedules import Plan
@@ -111,8 +112,8 @@ def run(args: argparse.Namespace) -> None:
     if task is None:
         plan = read_plan(args.validate)
         print(
-            f"OK: {args.validate} is a valid plan ({plan.name}, {plan.num_frames} frames, {plan.num_steps} steps, "
-            f"given {list(plan.given)})"
+            f"OK: {args.validate} is a valid plan ({plan.name}, {plural(plan.num_frames, 'frame')}, "
+            f"{plural(plan.num_steps, 'step')}, given {list(plan.given)})"
         )
     else:
         plan = build_plan(args, task)
@@ -156,7 +157,7 @@ def format_plan(plan: Plan, max_columns: int = TABLE_COLUMNS) -> str:
     shown = "all steps" if len(steps) == last + 1 else f"{len(steps)} of {last + 1} rows"
     given = ", ".join(map(str, plan.given)) or "none"
     lines = [
-        f"{plan.name}: {plan.num_frames} frames, {plan.num_steps} steps ({shown}); given: {given}",
+        f"{plan.name}: {plural(plan.num_frames, 'frame')}, {plural(plan.num_steps, 'step')} ({shown}); given: {given}",
         corner.ljust(label) + "".join(str(s).rjust(width) for s in steps),
     ]
     for frame in range(plan.num_frames):

@@ -12,6 +12,7 @@ import torch
 from fvdm import schedules
 from fvdm.cli.arguments import DEFAULT_STEPS, or_default
 from fvdm.cli.files import read_plan
+from fvdm.cli.wording import plural
 from fvdm.errors import FVDMInputError
 from fvdm.loading import default_conditioning
 from fvdm.pipeline import FVDMPipeline
@@ -63,7 +64,7 @@ def interpolate_inputs(args: argparse.Namespace, pipe: FVDMPipeline, size: Size)
         clip = load_video(args.video, size=size)
         if len(clip) < 2 * context:
             raise FVDMInputError(
-                f"{args.video} has {len(clip)} frames; --context {context} needs at least {2 * context}"
+                f"{args.video} has {plural(len(clip), 'frame')}; --context {context} needs at least {2 * context}"
             )
         ends = [*clip[:context], *clip[-context:]]
     return plan, dict(zip(plan.given, ends))  # plan.given: the first `context` frames, then the last
