@@ -348,7 +348,7 @@ def test_convert_then_generate_and_info(tmp_path, capsys):
     buffers = ("pos_embed", "temp_embed")  # fixed sin-cos tables, not parameters
     parameters = sum(v.numel() for k, v in official_state_dict(hidden=64).items() if k not in buffers)
     assert code == 0 and "frames per window: 4" in out and "resolution: 8x8 px (pixel space)" in out
-    assert f"parameters: {parameters:,} (transformer)" in out and "classes: 3" in out
+    assert f"parameters: {parameters:,} (FVDMTransformer)" in out and "classes: 3" in out
 
 
 def test_convert_latent_checkpoint_with_a_vae(tmp_path, capsys):
@@ -366,7 +366,7 @@ def test_info_on_a_folder(model_dir, capsys):
     code, out, _ = run(capsys, "info", "--model", model_dir)
     assert code == 0
     assert "frames per window: 8" in out and "resolution: 16x16 px (pixel space)" in out
-    assert "classes: none" in out and "num_frames: 8" in out
+    assert "FVDMTransformer config:" in out and "classes: none" in out and "num_frames: 8" in out
     assert "sampling: DDIM steps, frame guidance 1 (1 = off)" in out
 
 

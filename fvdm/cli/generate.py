@@ -106,7 +106,7 @@ def add_parser(commands) -> None:
         metavar="N",
         help=f"pixel-repeat factor; default: the smallest making the video {MIN_OUTPUT_WIDTH}+ px wide",
     )
-    sub.add_argument("--bf16", action="store_true", help="run the transformer under bfloat16 autocast")
+    sub.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     task_option(
         sub,
         table,

@@ -1,4 +1,4 @@
-"""`info`: describe a model, its transformer's config and what it means (window, resolution, classes,
+"""`info`: describe a model, its network's config and what it means (window, resolution, classes,
 size, scheduler). `convert` prints the same description of what it wrote."""
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ def run(args: argparse.Namespace) -> None:
 
 
 def describe(pipe: FVDMPipeline) -> list[str]:
-    """The transformer's config, then what it means: window, resolution, classes, size, scheduler."""
-    config = pipe.transformer.config
-    lines = ["transformer config:"] + [f"  {key}: {value}" for key, value in config.items() if not key.startswith("_")]
+    """The network's config, then what it means: window, resolution, classes, size, scheduler."""
+    network = getattr(pipe, "denoiser", None) or pipe.transformer  # whatever its class: transformer or U-Net
+    name = type(network).__name__
+    config = network.config
+    lines = [f"{name} config:"] + [f"  {key}: {value}" for key, value in config.items() if not key.startswith("_")]
     if pipe.vae is None:
         space = "pixel space"
     else:
@@ -38,7 +40,7 @@ def describe(pipe: FVDMPipeline) -> list[str]:
         classes = f"{pipe.num_classes} (--class 0..{pipe.num_classes - 1}; --guidance works)"
     else:
         classes = "none (unconditional)"
-    parameters = f"{count_parameters(pipe.transformer):,} (transformer)"
+    parameters = f"{count_parameters(network):,} ({name})"
     if pipe.vae is not None:
         parameters += f" + {count_parameters(pipe.vae):,} (VAE)"
     scheduler = pipe.scheduler.config
