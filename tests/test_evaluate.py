@@ -11,22 +11,16 @@ import torch
 from test_models import randomize
 
 from fvdm import FVDMPipeline, FVDMScheduler, FVDMTransformer, schedules
+from fvdm.baselines import cross_fade, repeat_last
 from fvdm.errors import FVDMInputError
-from training.evaluate import (
-    Sampler,
-    build_tasks,
-    clip_quality,
-    cross_fade,
-    denoising_psnr,
-    evaluate,
-    frame_scores,
-    interpolation_ceiling,
-    paired_differences,
-    main,
-    repeat_last,
-    synthetic_clips,
-    window_plausibility,
-)
+from training.evaluate import evaluate, main
+from training.evaluate.ceiling import interpolation_ceiling
+from training.evaluate.clips import synthetic_clips
+from training.evaluate.denoising import denoising_psnr
+from training.evaluate.quality import clip_quality, window_plausibility
+from training.evaluate.reconstruction import frame_scores, paired_differences
+from training.evaluate.sampling import Sampler
+from training.evaluate.tasks import build_tasks
 from training.metrics import PSNR_CAP_DB, summarize
 from training.synthetic import write_video_folder
 
