@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--i3d", help="I3D TorchScript file (e.g. i3d_torchscript.pt) to compute FVD; never downloaded")
     parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
     parser.add_argument("--batch-size", type=int, default=16, help="clips sampled at once (default 16)")
-    parser.add_argument("--bf16", action="store_true", help="run the transformer under bfloat16 autocast")
+    parser.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     parser.add_argument("--sampler", choices=SAMPLERS, help="sampling step for every model (default: the model's own)")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise, 0 = deterministic (default 0)")
     parser.add_argument(

@@ -49,7 +49,7 @@ def evaluate(
 
     `long_clips` long videos of `long_frames` frames are made per model; each costs about
     `2 * long_frames / num_frames` times as much as a clip of the other tasks. `batch_size` clips are
-    sampled at once; `autocast_dtype` (e.g. torch.bfloat16) runs the transformer under autocast;
+    sampled at once; `autocast_dtype` (e.g. torch.bfloat16) runs the model under autocast;
     `sampler` ("ddim" or "ddpm"; default: `pipe`'s own) and `eta` choose the sampling step, the
     same for every model; `frame_guidance` (default: `pipe`'s own) guides `pipe` towards its given frames.
     """
@@ -136,12 +136,13 @@ def _name(pipe: FVDMPipeline) -> str | None:
 
 def run_config(pipe: FVDMPipeline, baseline: FVDMPipeline | None, **options) -> dict:
     """What was evaluated, and how: the models, their shape and size, the options, the software."""
+    network = getattr(pipe, "denoiser", None) or pipe.transformer  # whatever its class: transformer or U-Net
     return {
         "model": _name(pipe),
         "baseline": _name(baseline) if baseline is not None else None,
         "num_frames": pipe.num_frames,
         "resolution": pipe.resolution,
-        "parameters": sum(parameter.numel() for parameter in pipe.transformer.parameters()),
+        "parameters": sum(parameter.numel() for parameter in network.parameters()),
         **options,
         "device": str(pipe.device),
         "torch": torch.__version__,
