@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ CAPTION_PX = 22
 FPS = 8
 GIVEN_COLOR = (46, 160, 67)  # the border of given frames, as in the heat maps' legend
 _OUTPUT_DIR = tempfile.TemporaryDirectory(prefix="fvdm-app-")
+OUTPUTS = {"max_age_s": 1800.0, "max_files": 256}  # the output folder keeps files this young, this many
 
 
 def enlarge(frames: np.ndarray, target_px: int = PANEL_PX) -> np.ndarray:
@@ -49,8 +51,26 @@ def captioned_panels(panels: Sequence[tuple[str, np.ndarray]], ncols: int | None
 
 
 def output_path(suffix: str) -> Path:
-    """A fresh file name in this process's output folder (removed when the app exits)."""
-    return Path(_OUTPUT_DIR.name) / f"{uuid.uuid4().hex[:12]}{suffix}"
+    """A fresh file name in this process's output folder (removed when the app exits). Files older
+    than `OUTPUTS["max_age_s"]`, and all but the newest `OUTPUTS["max_files"]`, are deleted first."""
+    folder = Path(_OUTPUT_DIR.name)
+    prune(folder, OUTPUTS["max_age_s"], OUTPUTS["max_files"])
+    return folder / f"{uuid.uuid4().hex[:12]}{suffix}"
+
+
+def prune(folder: Path, max_age_s: float, max_files: int) -> None:
+    """Delete the files of `folder` older than `max_age_s`, then the oldest beyond `max_files`."""
+    now = time.time()
+    files = []
+    for path in folder.iterdir():
+        try:
+            files.append((path.stat().st_mtime, path))
+        except FileNotFoundError:  # removed by another request meanwhile
+            continue
+    files.sort(reverse=True)
+    for index, (modified, path) in enumerate(files):
+        if index >= max_files or now - modified > max_age_s:
+            path.unlink(missing_ok=True)
 
 
 def write_video(clip: np.ndarray, fps: float = FPS) -> str:

@@ -7,10 +7,11 @@ Nothing here knows about Gradio: `app.py` turns these methods into events and er
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +44,25 @@ DEFAULT_ORDERS = {
     "generate": "together", "image_to_video": "pyramid", "interpolate": "together", "predict": "pyramid",
     "long": "together",
 }
+log = logging.getLogger("fvdm.app")
+
+
+def never() -> bool:
+    """The default `stop` of the streaming tasks: run to the end."""
+    return False
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """"1 frame", "16 frames": a number with its noun in the singular or plural (default: noun + "s")."""
+    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
+
+
+def plan_size(plan: schedules.Plan) -> str:
+    return f"{counted(plan.num_frames, 'frame')} x {counted(plan.num_steps, 'step')}"
+
+
+class ClientLeft(Exception):
+    """Raised in the studio's sampling thread to end a run whose client has gone."""
 
 
 @dataclass
@@ -74,7 +94,7 @@ class StudioUpdate:
 
 
 def plan_image(plan: schedules.Plan, current_step: int | None = None) -> np.ndarray:
-    title = f"{plan.name}: {plan.num_frames} frames x {plan.num_steps} steps"
+    title = f"{plan.name}: {plan_size(plan)}"
     return np.asarray(render_plan(plan, title=title, current_step=current_step))
 
 
@@ -83,10 +103,10 @@ def plan_to_rows(plan: schedules.Plan) -> list[list]:
     return [[index, row["given"], row["start"], row["first"], row["last"]] for index, row in enumerate(schedules.to_table(plan))]
 
 
-def rows_to_plan(rows: Sequence[Sequence], num_steps) -> schedules.Plan:
+def rows_to_plan(rows: Sequence[Sequence] | None, num_steps) -> schedules.Plan:
     """The studio table (with or without its frame column) -> a validated plan."""
     steps = check_steps(num_steps)
-    values = [list(row)[-4:] for row in rows if row is not None and len(row) >= 4]
+    values = [list(row)[-4:] for row in rows or () if row is not None and len(row) >= 4]
     if not values:
         raise FVDMInputError("The table is empty: it needs one row per frame.")
     return schedules.from_table(values, steps, name="custom")
@@ -295,14 +315,20 @@ class Tasks:
         """One window of the long video: `context` given frames, then `stride` new ones."""
         window = self.num_frames(model)
         k = check_int(context, "The number of context frames", 1, window - 1)
-        stride = window - k if stride in (None, "") else check_int(stride, "The stride", 1, window - k)
+        stride = window - k if stride in (None, "") else check_int(stride, "The stride", 1, window - 1)
+        if k + stride > window:
+            raise FVDMInputError(
+                f"Context + stride must be at most {window}, the frames this model makes at once; got {k} + {stride}. "
+                f"With {counted(k, 'context frame')}, set the stride to at most {window - k}, or lower the context."
+            )
         return schedules.prediction(k + stride, check_steps(steps), context=k, order=order)
 
     def long_video(
         self, model: str, image, total_frames, context, stride, seed, steps, previous: np.ndarray | None = None,
-        frame_guidance=None, order=DEFAULT_ORDERS["long"],
+        frame_guidance=None, order=DEFAULT_ORDERS["long"], stop: Callable[[], bool] = never,
     ) -> Iterator[LongUpdate]:
-        """Stream a long video window by window; with `previous` frames, continue from their end."""
+        """Stream a long video window by window; with `previous` frames, continue from their end.
+        `stop()` is asked after every window: when it says True (the client left), no more are made."""
         plan = self.long_plan(model, steps, context, stride, order)
         total = check_int(total_frames, "The length", 1, MAX_LONG_FRAMES)
         seed = check_seed(seed)
@@ -322,6 +348,10 @@ class Tasks:
             frame_guidance=strength, order="together" if together else order,
         )
         for chunk in chunks:
+            if stop():
+                chunks.close()
+                log.info("long video stopped after %d of %d new frames: the client left", len(frames) - len(start), total)
+                return
             frames += list(to_uint8(chunk[0]))
             clip = np.stack(frames)
             if len(frames) >= 2 * video_frames or len(frames) - len(start) == total:
@@ -331,28 +361,41 @@ class Tasks:
             strip = render.frame_strip(clip[recent.start :], [f"frame {i}" for i in recent], per_row=8)
             seconds = time.perf_counter() - started
             info = (
-                f"**{len(frames)} frames** ({len(frames) - len(start)} new of {total}) · **model** {model} · **seed** {seed}"
-                f" · {len(plan.given)} context + {plan.num_frames - len(plan.given)} new frames per window,"
-                f" {plan.num_steps} {self._sampler(model)} steps{self._guidance_note(model, plan, strength)}"
+                f"**{counted(len(frames), 'frame')}** ({len(frames) - len(start)} new of {total}) · **model** {model} · **seed** {seed}"
+                f" · {len(plan.given)} context + {counted(plan.num_frames - len(plan.given), 'new frame')} per window,"
+                f" {counted(plan.num_steps, self._sampler(model) + ' step')}{self._guidance_note(model, plan, strength)}"
                 f"{', frames together' if together else ''} · {seconds:.1f} s"
             )
             yield LongUpdate(video, strip, info, clip)
 
-    def studio_generate(
-        self, model: str, rows, steps, gallery, clip, seed, preview_every=5, frame_guidance=None
-    ) -> Iterator[StudioUpdate]:
-        """Run the studio's plan, yielding the clean-frame estimates every `preview_every` steps."""
+    def studio_plan(self, model: str, rows, steps) -> schedules.Plan:
+        """The studio table as a plan that model `model` can run (no more rows than its frames)."""
         plan = rows_to_plan(rows, steps)
+        window = self.num_frames(model)
+        if plan.num_frames > window:
+            raise FVDMInputError(
+                f"This model makes at most {counted(window, 'frame')} at once; the plan has {plan.num_frames} rows: "
+                f"remove {counted(plan.num_frames - window, 'row')} (or set Frames to {window})."
+            )
+        return plan
+
+    def studio_generate(
+        self, model: str, rows, steps, gallery, clip, seed, preview_every=5, frame_guidance=None,
+        stop: Callable[[], bool] = never,
+    ) -> Iterator[StudioUpdate]:
+        """Run the studio's plan, yielding the clean-frame estimates every `preview_every` steps.
+        `stop()` is asked after every step: when it says True (the client left), sampling ends there."""
+        plan = self.studio_plan(model, rows, steps)
         seed = check_seed(seed)
         every = check_int(preview_every, "Preview every", 1, MAX_STEPS)
         loaded = self.models.get(model)
         strength = self.frame_guidance(model, frame_guidance)
-        if plan.num_frames > loaded.pipe.num_frames:
-            raise FVDMInputError(f"This model makes at most {loaded.pipe.num_frames} frames at once; the plan has {plan.num_frames} rows.")
         given = self._studio_given(plan, gallery, clip, loaded.pipe.resolution)
         updates: queue.Queue = queue.Queue()
 
         def on_step(pipe, step, t_from, tensors):
+            if stop():
+                raise ClientLeft(f"studio stopped at step {step + 1} of {plan.num_steps}: the client left")
             if (step + 1) % every == 0 or step + 1 == plan.num_steps:
                 estimate = format_frames(pipe.decode_latents(tensors["pred_original_sample"][:1]), "np")[0]
                 updates.put(("step", step + 1, plan.timesteps[step + 1].tolist(), estimate))
@@ -365,6 +408,9 @@ class Tasks:
                     callback_on_step_end_tensor_inputs=("pred_original_sample",),
                 ).frames
                 updates.put(("done", frames))
+            except ClientLeft as left:  # nobody may be reading `updates` any more: say it here
+                log.info("%s", left)
+                updates.put(("error", left))
             except Exception as error:  # handed to the caller's thread, which raises it
                 updates.put(("error", error))
 
@@ -374,6 +420,8 @@ class Tasks:
         try:
             while True:
                 kind, *payload = updates.get()
+                if kind == "error" and isinstance(payload[0], ClientLeft):
+                    return
                 if kind == "error":
                     raise payload[0]
                 if kind == "done":
@@ -416,7 +464,7 @@ def finished_result(
     clip = render.captioned_panels(panels, ncols=ncols)
     given_note = f", given frames {list(plan.given)}" if plan.given else ""
     info = (
-        f"**Model** {models} · **seed** {seed} · **plan** {plan.name}: {plan.num_frames} frames x {plan.num_steps} steps"
+        f"**Model** {models} · **seed** {seed} · **plan** {plan.name}: {plan_size(plan)}"
         f"{given_note} · **sampler** {sampling} · sampled in {seconds:.2f} s"
     )
     return TaskResult(render.write_video(clip), render.write_gif(clip), info, plan, panels)

@@ -172,7 +172,7 @@ def test_the_hosted_app_cannot_be_made_to_read_server_files(client, app_server):
 
 
 def test_zero_gpu_durations_follow_the_request_size():
-    import app
+    from demo import ui as app
 
     generate_duration = app.duration_from(4, videos_at=2)  # generate(model, compare, videos, seed, steps, ...)
     assert generate_duration("m", "none", 1, 0, 25, "none", 1) < generate_duration("m", "none", 4, 0, 100, "none", 1)
