@@ -17,7 +17,7 @@ import re
 import spaces  # noqa: F401  (imported before anything touches CUDA, for ZeroGPU)
 import gradio as gr
 
-from demo import render, tab_generate, tab_image_to_video, tab_interpolate, tab_long_video, tab_predict, tab_studio
+from demo import tab_generate, tab_image_to_video, tab_interpolate, tab_long_video, tab_predict, tab_studio
 from demo.inputs import MAX_UPLOAD_MB
 from demo.models import ModelCache
 from demo.sessions import Departures
@@ -94,9 +94,8 @@ def wire_plan_panels(page: Page, panels: list[PlanPanel], studio: tab_studio.Stu
 
 
 def build_app(models: ModelCache, cache: tuple[int, int] = CACHE) -> gr.Blocks:
-    """The page: the header, a tab per task and the studio. `cache` is (every, age) in seconds:
-    result files older than `age` are deleted (checked every `every` seconds)."""
-    render.OUTPUTS["max_age_s"] = cache[1]
+    """The page: the header, a tab per task and the studio. `cache` is Gradio's `delete_cache`
+    (every, age) in seconds: the page's files older than `age` are deleted every `every` seconds."""
     tasks = Tasks(models)
     with gr.Blocks(title="FVDM: frame-aware video diffusion", delete_cache=cache) as demo:
         gr.Markdown(INTRO)

@@ -18,7 +18,10 @@ CAPTION_PX = 22
 FPS = 8
 GIVEN_COLOR = (46, 160, 67)  # the border of given frames, as in the heat maps' legend
 _OUTPUT_DIR = tempfile.TemporaryDirectory(prefix="fvdm-app-")
-OUTPUTS = {"max_age_s": 1800.0, "max_files": 256}  # the output folder keeps files this young, this many
+# Gradio copies every result into its own cache (which `delete_cache` bounds), so the output folder
+# only needs the newest files: it keeps at most this many, none older than this.
+OUTPUT_MAX_FILES = 256
+OUTPUT_MAX_AGE_S = 1800
 
 
 def enlarge(frames: np.ndarray, target_px: int = PANEL_PX) -> np.ndarray:
@@ -51,10 +54,10 @@ def captioned_panels(panels: Sequence[tuple[str, np.ndarray]], ncols: int | None
 
 
 def output_path(suffix: str) -> Path:
-    """A fresh file name in this process's output folder (removed when the app exits). Files older
-    than `OUTPUTS["max_age_s"]`, and all but the newest `OUTPUTS["max_files"]`, are deleted first."""
+    """A fresh file name in this process's output folder (removed when the app exits); the folder
+    is pruned first to the newest `OUTPUT_MAX_FILES` files of at most `OUTPUT_MAX_AGE_S` seconds."""
     folder = Path(_OUTPUT_DIR.name)
-    prune(folder, OUTPUTS["max_age_s"], OUTPUTS["max_files"])
+    prune(folder, OUTPUT_MAX_AGE_S, OUTPUT_MAX_FILES)
     return folder / f"{uuid.uuid4().hex[:12]}{suffix}"
 
 
