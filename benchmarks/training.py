@@ -2,7 +2,7 @@
 
     python -m benchmarks.training [--config training/configs/synthetic-32.yaml] [--repeats 5] [--threads N] [section.key=value ...]
 
-`fvdm.models.Attention` pins SDPA to its math kernel (`CPU_TRAINING_KERNEL`) for half-precision
+`fvdm.attention.dot_product_attention` pins SDPA to its math kernel (`CPU_TRAINING_KERNEL`) for half-precision
 training on the CPU, because PyTorch's CPU flash-attention backward is slow on short sequences;
 float32 keeps the flash kernel. This benchmark measures that choice: every variant runs the same
 steps (same model, batch and timesteps), interleaved in one process so that the ratios are fair on
@@ -21,7 +21,7 @@ import torch
 from torch.nn.attention import SDPBackend
 from torch.utils.data import default_collate
 
-import fvdm.models as models
+import fvdm.attention as attention
 from training.config import load_config
 from training.data import build_data
 from training.train import build_model, build_scheduler, diffusion_loss
@@ -31,13 +31,13 @@ KERNELS = {"math": SDPBackend.MATH, "flash": SDPBackend.FLASH_ATTENTION}
 
 @contextlib.contextmanager
 def cpu_training_kernel(name: str):
-    """Run the model's CPU training attention on one SDPA kernel (`fvdm.models.CPU_TRAINING_KERNEL`)."""
-    shipped = models.CPU_TRAINING_KERNEL
-    models.CPU_TRAINING_KERNEL = KERNELS[name]
+    """Run the model's CPU training attention on one SDPA kernel (`fvdm.attention.CPU_TRAINING_KERNEL`)."""
+    shipped = attention.CPU_TRAINING_KERNEL
+    attention.CPU_TRAINING_KERNEL = KERNELS[name]
     try:
         yield
     finally:
-        models.CPU_TRAINING_KERNEL = shipped
+        attention.CPU_TRAINING_KERNEL = shipped
 
 
 def time_step(model, optimizer, scheduler, clips, config, kernel: str, bf16: bool) -> float:

@@ -10,6 +10,8 @@ from pathlib import Path
 import torch
 
 from fvdm.errors import FVDMInputError
+from fvdm.official import pipeline_from_official_checkpoint
+from fvdm.pipeline import FVDMPipeline
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "pretrained"
 # Short name -> folder written by `FVDMPipeline.save_pretrained`, shipped inside the package.
@@ -40,12 +42,8 @@ def load_pipeline(
     latent-space checkpoints), or a Hugging Face Hub id ("owner/name"; honours HF_HUB_OFFLINE).
     device: default "cuda" when available, else "cpu". dtype: default float32 on CPU, float16 on CUDA.
     """
-    from fvdm.pipeline import FVDMPipeline
-
     folder_or_file = resolve_source(source)
     if folder_or_file.is_file():
-        from fvdm.official import pipeline_from_official_checkpoint
-
         pipe = pipeline_from_official_checkpoint(folder_or_file, vae=vae)
     else:
         pipe = FVDMPipeline.from_pretrained(folder_or_file)

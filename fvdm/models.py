@@ -16,7 +16,6 @@ Shapes: B batch, F frames, C channels, H x W frame size, p patch, P = (H/p)(W/p)
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
@@ -24,14 +23,9 @@ import torch.nn.functional as F
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from fvdm.attention import dot_product_attention
 from fvdm.timesteps import expand_timesteps
-
-# The SDPA kernel for half-precision attention with gradients on the CPU (see `Attention`); a
-# module setting so that `benchmarks.training` can compare kernels.
-CPU_TRAINING_KERNEL = SDPBackend.MATH
-HALF_PRECISION = (torch.bfloat16, torch.float16)
 
 # name -> (hidden_size, num_heads, depth, patch_size); depth counts spatial + temporal blocks.
 PRESETS: dict[str, dict[str, int]] = {
@@ -103,14 +97,7 @@ class PatchEmbed(nn.Module):
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention over the second-to-last axis of x [..., L, D] (SDPA).
-
-    When gradients are needed on the CPU in half precision (bf16 autocast), SDPA is pinned to its
-    math kernel: PyTorch's CPU flash-attention backward is ~20x slower than its forward there on
-    these short sequences (16 frames, 64 patches) and took half of every training step; the math
-    kernel makes a bf16 step ~1.7x faster (`python -m benchmarks.training`). In float32, and for
-    sampling, the flash kernel is the faster one and stays.
-    """
+    """Multi-head self-attention over the second-to-last axis of x [..., L, D] (`dot_product_attention`)."""
 
     def __init__(self, hidden_size: int, num_heads: int):
         super().__init__()
@@ -122,9 +109,7 @@ class Attention(nn.Module):
         *lead, length, width = x.shape
         qkv = self.qkv(x.reshape(-1, length, width)).view(-1, length, 3, self.num_heads, width // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each [N, heads, L, head_dim]
-        cpu_training = x.device.type == "cpu" and q.dtype in HALF_PRECISION and torch.is_grad_enabled()
-        with sdpa_kernel(CPU_TRAINING_KERNEL) if cpu_training else contextlib.nullcontext():
-            out = F.scaled_dot_product_attention(q, k, v)
+        out = dot_product_attention(q, k, v)
         out = out.transpose(1, 2).reshape(*lead, length, width)
         return self.proj(out)
 
@@ -225,13 +210,6 @@ class FVDMTransformer(ModelMixin, ConfigMixin):
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})
-
-    @classmethod
-    def from_official_checkpoint(cls, path, **overrides) -> "FVDMTransformer":
-        """Load a `.pt` written by the official FVDM trainer; see `fvdm.official`."""
-        from fvdm.official import load_official_transformer
-
-        return load_official_transformer(path, **overrides)
 
     def initialize_weights(self) -> None:
         """Xavier linears, small-normal embeddings, and zeroed adaLN / output layers (adaLN-Zero)."""

@@ -16,6 +16,7 @@ import torch
 
 from fvdm.errors import FVDMInputError
 from fvdm.models import FVDMTransformer
+from fvdm.pipeline import FVDMPipeline
 from fvdm.scheduler import FVDMScheduler
 
 PREFIXES = ("_orig_mod.", "module.")
@@ -89,8 +90,6 @@ def load_official_transformer(path: str | os.PathLike, num_heads: int | None = N
 
 def pipeline_from_official_checkpoint(path: str | os.PathLike, vae=None, num_heads: int | None = None):
     """A ready FVDMPipeline: the official diffusion settings (linear betas, epsilon, learned variance)."""
-    from fvdm.pipeline import FVDMPipeline
-
     transformer = load_official_transformer(path, num_heads)
     scheduler = FVDMScheduler(
         variance_type="learned_range" if transformer.config.learn_sigma else "fixed_small",

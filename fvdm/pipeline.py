@@ -1,8 +1,10 @@
-"""FVDMPipeline: run any per-frame plan through the transformer and the vectorized scheduler.
+"""FVDMPipeline: run any per-frame plan through the network and the vectorized scheduler.
 
 One `__call__` covers every task: the plan (`fvdm.schedules`) says which frames are given and how
 each frame's noise level moves; `given` supplies the given frames' images. `generate_long` slides
-a window along the time axis for videos longer than the model's frame count.
+a window along the time axis for videos longer than the model's frame count. The network is
+either backbone (`fvdm.backbones`): a transformer saved as the `transformer` component, or a
+U-Net saved as `unet`, as in diffusers; `pipe.denoiser` is whichever the pipeline holds.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from diffusers.utils import BaseOutput
 
 from fvdm import schedules
 from fvdm.errors import FVDMInputError
+from fvdm.backbones import FrameAwareDenoiser, backbone_name
 from fvdm.models import FVDMTransformer
 from fvdm.scheduler import FVDMScheduler, check_sampler
+from fvdm.unet import FVDMUNet
 from fvdm.video_io import resize_center_crop, to_rgb_array
 
 CONDITIONING_MODES = ("vectorized", "replacement")
@@ -36,30 +40,47 @@ class FVDMPipelineOutput(BaseOutput):
 
 
 class FVDMPipeline(DiffusionPipeline):
-    model_cpu_offload_seq = "transformer->vae"
-    _optional_components = ["vae"]
+    model_cpu_offload_seq = "transformer->unet->vae"
+    _optional_components = ["transformer", "unet", "vae"]
     _callback_tensor_inputs = ["latents", "pred_original_sample"]
 
     def __init__(
         self,
-        transformer: FVDMTransformer,
+        transformer: FVDMTransformer | None,
         scheduler: FVDMScheduler,
+        unet: FVDMUNet | None = None,
         vae: AutoencoderKL | None = None,
         frame_guidance: float = 1.0,
     ):
-        """`frame_guidance` is the model's default strength of guidance on the given frames (see
-        `predict`); it is saved in model_index.json, since the best value depends on the model."""
+        """Exactly one of `transformer` and `unet` is the network (`from_denoiser` picks for you).
+
+        `frame_guidance` is the model's default strength of guidance on the given frames (see
+        `predict`); it is saved in model_index.json, since the best value depends on the model.
+        """
         super().__init__()
-        self.register_modules(transformer=transformer, scheduler=scheduler, vae=vae)
+        if (transformer is None) == (unet is None):
+            raise FVDMInputError("an FVDMPipeline needs exactly one network: a transformer or a unet")
+        self.register_modules(transformer=transformer, unet=unet, scheduler=scheduler, vae=vae)
         self.register_to_config(frame_guidance=check_frame_guidance(frame_guidance))
         self._interrupt = False
+
+    @classmethod
+    def from_denoiser(cls, denoiser: FrameAwareDenoiser, scheduler: FVDMScheduler, **kwargs) -> "FVDMPipeline":
+        """A pipeline around a network of either backbone (saved as its diffusers component)."""
+        networks = {"transformer": None, backbone_name(denoiser): denoiser}
+        return cls(scheduler=scheduler, **networks, **kwargs)
 
     # -- facts about the loaded model ---------------------------------------------------------
 
     @property
+    def denoiser(self) -> FrameAwareDenoiser:
+        """The network, whichever backbone it is."""
+        return self.transformer if self.transformer is not None else self.unet
+
+    @property
     def num_frames(self) -> int:
-        """The window length the transformer was trained on."""
-        return self.transformer.config.num_frames
+        """The window length the network was trained on."""
+        return self.denoiser.config.num_frames
 
     @property
     def vae_scale_factor(self) -> int:
@@ -68,11 +89,11 @@ class FVDMPipeline(DiffusionPipeline):
     @property
     def resolution(self) -> int:
         """Side of the square output frames in pixels."""
-        return self.transformer.config.sample_size * self.vae_scale_factor
+        return self.denoiser.config.sample_size * self.vae_scale_factor
 
     @property
     def num_classes(self) -> int:
-        return self.transformer.config.num_classes
+        return self.denoiser.config.num_classes
 
     @property
     def interrupt(self) -> bool:
@@ -104,7 +125,7 @@ class FVDMPipeline(DiffusionPipeline):
             pixels = pixels.expand(batch, -1, -1, -1)
         if pixels.shape[0] != batch or pixels.shape[1] != 3:
             raise FVDMInputError(f"expected 1 or {batch} RGB images for a given frame; got shape {tuple(pixels.shape)}")
-        return pixels.to(self.transformer.device)
+        return pixels.to(self.denoiser.device)
 
     @torch.no_grad()
     def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -140,14 +161,14 @@ class FVDMPipeline(DiffusionPipeline):
             raise FVDMInputError(f"give one class label or {batch}; got {labels.numel()}")
         if (labels < 0).any() or (labels >= self.num_classes).any():
             raise FVDMInputError(f"class labels must lie in 0..{self.num_classes - 1}")
-        return labels.to(self.transformer.device)
+        return labels.to(self.denoiser.device)
 
     def predict(
         self, latents: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None,
         guidance_scale: float = 1.0, autocast_dtype: torch.dtype | None = None,
         frame_guidance: float = 1.0, unseen: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """The transformer's output for [B, F, C, h, w] at t [B, F], with classifier-free guidance.
+        """The network's output for [B, F, C, h, w] at t [B, F], with classifier-free guidance.
 
         Two guidances, each against a branch without its condition, run as one batch:
         `guidance_scale` on the class label (against the null class) and `frame_guidance` on the
@@ -155,7 +176,7 @@ class FVDMPipeline(DiffusionPipeline):
         the top level: an FVDM model trained with and without given frames has learned both.
         A strength of 1 is no guidance: prediction = cond + sum of (strength - 1) (cond - branch).
         """
-        model = self.transformer
+        model = self.denoiser
         null = torch.full((latents.shape[0],), self.num_classes, device=latents.device, dtype=torch.long)
         labels = null if labels is None and guidance_scale != 1.0 else labels
         branches = [(latents, t, labels, 1.0)]  # (x, t, labels, strength)
@@ -207,8 +228,8 @@ class FVDMPipeline(DiffusionPipeline):
         if sampler is not None:
             check_sampler(sampler)
         frame_guidance = self.resolve_frame_guidance(frame_guidance, conditioning)
-        device = self.transformer.device
-        config = self.transformer.config
+        device = self.denoiser.device
+        config = self.denoiser.config
         size = config.sample_size
         shape = (batch, plan.num_frames, config.in_channels, size, size)
         latents = _noise(shape, generator).to(device)

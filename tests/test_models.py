@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend
 
-import fvdm.models as models
+import fvdm.attention as attention
 from fvdm.errors import FVDMInputError
 from fvdm.models import PRESETS, FVDMTransformer
 from fvdm.official import load_official_transformer
@@ -133,7 +133,7 @@ def test_bf16_cpu_training_uses_the_math_kernel_and_everything_else_the_flash_ke
 
 def test_both_attention_kernels_give_the_same_outputs_and_gradients(monkeypatch):
     def run(kernel):
-        monkeypatch.setattr(models, "CPU_TRAINING_KERNEL", kernel)
+        monkeypatch.setattr(attention, "CPU_TRAINING_KERNEL", kernel)
         model = randomize(FVDMTransformer(**SMALL)).train()
         x = torch.randn(2, 4, 3, 8, 8, generator=torch.Generator().manual_seed(1))
         with torch.autocast("cpu", dtype=torch.bfloat16):

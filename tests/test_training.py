@@ -25,6 +25,7 @@ from fvdm import FVDMPipeline, schedules
 from fvdm.errors import FVDMInputError
 from fvdm.loading import TRAINING_FACTS_FILE
 from fvdm.models import FVDMTransformer
+from fvdm.unet import FVDMUNet
 from fvdm.scheduler import FVDMScheduler
 from fvdm.video_io import load_video, save_video
 from training import train as trainer
@@ -262,10 +263,12 @@ def test_overrides_are_parsed_and_type_checked():
     ("diffusion.frame_guidance=0.5", r"diffusion.frame_guidance must lie in \[1, 10\]"),
     ("data.kind=folder", "needs data.root"),
     ("lr=1", "must look like section.key=value"),
+    ("model.backbone=lstm", "model.backbone must be one of transformer, unet"),
+    ("model.gradient_checkpointing=true model.backbone=unet", "for the transformer backbone only"),
 ])
 def test_bad_overrides_are_one_line_errors(override, message):
     with pytest.raises(FVDMInputError, match=message) as error:
-        load_config(TINY, [override])
+        load_config(TINY, override.split())
     assert "\n" not in str(error.value)
 
 
@@ -343,6 +346,24 @@ def test_the_exported_pipeline_loads_and_generates(tiny_run):
     assert "8 steps" in card and "p = 0.2" in card and "bouncing-shapes" in card and "DDPM by default" in card
     assert "guidance 2 towards the given frames" in card
     assert 'schedules.image_to_video(num_frames=4, num_steps=25, order="pyramid")' in card and "replacement" not in card
+
+
+def test_the_unet_backbone_trains_resumes_and_exports_a_unet_pipeline(tmp_path):
+    run_dir = run_training(tmp_path / "unet", "model.backbone=unet", "run.steps=4", "run.checkpoint_every=2",
+                           "run.log_every=2", "run.preview_every=4", "run.preview_steps=2")
+    assert (run_dir / "previews" / "step_0000004.mp4").is_file()
+    run_training(run_dir, "model.backbone=unet", "run.steps=6", "run.checkpoint_every=2", "run.log_every=2", *QUIET,
+                 resume="latest")
+    assert [r["step"] for r in read_log(run_dir)] == [2, 4, 6]
+    out = export_run(run_dir, tmp_path / "exported", fp16=True)
+    assert (out / "unet" / "diffusion_pytorch_model.safetensors").is_file() and not (out / "transformer").exists()
+    pipe = FVDMPipeline.from_pretrained(out)
+    assert isinstance(pipe.denoiser, FVDMUNet) and pipe.num_frames == 4 and pipe.resolution == 16
+    ema = final_state(run_dir, 6)[1]
+    assert all(torch.equal(p.float(), e.half().float()) for p, e in zip(pipe.denoiser.parameters(), ema))
+    card = (out / "README.md").read_text()
+    assert "FVDMUNet + FVDMScheduler" in card and "preset `unet-tiny`" in card and "6 steps" in card
+    assert "the unet takes one diffusion timestep per" in card
 
 
 def test_export_cli_with_fp16_storage_and_an_evaluation_table(tiny_run, tmp_path):
@@ -512,13 +533,15 @@ def run_process_group(command: list[str], env: dict[str, str], seconds: float) -
     return process.returncode, stderr
 
 
-def test_two_processes_train_together_under_accelerate_launch(tmp_path):
+@pytest.mark.parametrize("backbone", ["transformer", "unet"])
+def test_two_processes_train_together_under_accelerate_launch(tmp_path, backbone):
     run_dir = tmp_path / "ddp"
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
         "--main_process_port", str(free_port()), "-m", "training.train", "--config", str(TINY),
         f"run.dir={run_dir}", "run.steps=3", "run.log_every=1", "run.checkpoint_every=3", *QUIET,
+        f"model.backbone={backbone}",
     ]
     env = {**subprocess_env(), "ACCELERATE_USE_CPU": "true"}  # DDP over gloo on CPU processes
     returncode, stderr = run_process_group(command, env, seconds=240)  # about 10 s when all is well

@@ -26,20 +26,36 @@ from fvdm.pipeline import MAX_FRAME_GUIDANCE
 
 @dataclass
 class ModelConfig:
-    """The transformer: a size from `fvdm.PRESETS`, optionally with some of its fields replaced.
+    """The network: a backbone, a size from its presets (`fvdm.PRESETS` for the transformer,
+    `fvdm.UNET_PRESETS` for the U-Net), optionally with some of that size's fields replaced.
 
     Frames, frame size and channels are not set here: they follow the data section (and the VAE).
     """
 
-    preset: str = "tiny"
+    backbone: Literal["transformer", "unet"] = "transformer"
+    preset: str | None = None  # None: the backbone's smallest ("tiny" / "unet-tiny")
+    # transformer sizes
     hidden_size: int | None = None
     depth: int | None = None
     num_heads: int | None = None
     patch_size: int | None = None
     mlp_ratio: float = 4.0
+    # U-Net sizes
+    base_channels: int | None = None
+    layers_per_level: int | None = None
+    temporal_conv: bool | None = None  # a convolution over 3 neighbouring frames in every ResBlock
+    spacetime_attention: bool | None = None  # full space-time attention at the lowest resolution
     class_conditional: bool = False  # condition on the data's labels (classes come from the data)
     class_dropout: float = 0.1  # share of labels replaced by the null class, for classifier-free guidance
     gradient_checkpointing: bool = False
+
+    def overrides(self) -> dict:
+        """The size fields this config sets for its backbone (None means: the preset's)."""
+        names = {
+            "transformer": ("hidden_size", "depth", "num_heads", "patch_size", "mlp_ratio"),
+            "unet": ("base_channels", "layers_per_level", "temporal_conv", "spacetime_attention"),
+        }[self.backbone]
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
 
 @dataclass
@@ -48,6 +64,10 @@ class DiffusionConfig:
     beta_schedule: Literal["linear", "scaled_linear", "cosine"] = "linear"
     prediction_type: Literal["epsilon", "v_prediction"] = "epsilon"
     learn_sigma: bool = False  # also learn the variance (IDDPM hybrid loss: MSE + variational bound)
+    # min_snr: weigh each frame's loss by min(SNR_t, gamma) relative to the target's own weighting
+    # (Hang et al. 2023), which moves effort from nearly clean frames to noisy ones
+    loss_weighting: Literal["none", "min_snr"] = "none"
+    min_snr_gamma: float = 5.0
     sampler: Literal["ddim", "ddpm"] = "ddim"  # the exported model's default sampling step (and the previews')
     frame_guidance: float = 1.0  # the exported model's default pull towards given frames, 1 = off (and the previews')
 
@@ -225,7 +245,10 @@ def check_config(config: TrainConfig) -> None:
         (0 <= config.ptss.p <= 1, "ptss.p must lie in [0, 1]"),
         (0 <= config.ptss.given_p <= 1, "ptss.given_p must lie in [0, 1]"),
         (0 <= m.class_dropout < 1, "model.class_dropout must lie in [0, 1)"),
+        (m.backbone == "transformer" or not m.gradient_checkpointing,
+         "model.gradient_checkpointing is for the transformer backbone only"),
         (d.num_train_timesteps >= 2, "diffusion.num_train_timesteps must be at least 2"),
+        (d.min_snr_gamma > 0, "diffusion.min_snr_gamma must be > 0"),
         (1 <= d.frame_guidance <= MAX_FRAME_GUIDANCE,
          f"diffusion.frame_guidance must lie in [1, {MAX_FRAME_GUIDANCE:g}] (1 = off)"),
         (data.num_frames >= 3, "data.num_frames must be at least 3 (previews interpolate between two frames)"),

@@ -22,7 +22,7 @@ from diffusers.training_utils import EMAModel
 
 from fvdm.errors import FVDMInputError
 from fvdm.loading import TRAINING_FACTS_FILE
-from fvdm.models import FVDMTransformer
+from fvdm.backbones import DEFAULT_PRESETS, FrameAwareDenoiser, backbone_name, load_backbone_config
 from fvdm.pipeline import FVDMPipeline
 from fvdm.scheduler import FVDMScheduler
 from training.config import DiffusionConfig, TrainConfig, config_to_dict, load_config
@@ -31,6 +31,8 @@ from training.data import load_vae
 # Where accelerate's `save_state` puts the first object registered with `register_for_checkpointing`
 # (the trainer registers exactly one: the EMA).
 EMA_STATE_FILE = "custom_checkpoint_0.pkl"
+# The network's config.json inside a run folder (runs written before the U-Net used "transformer").
+MODEL_CONFIG_DIR = "model"
 
 
 def build_scheduler(config: DiffusionConfig, clip_sample: bool = False) -> FVDMScheduler:
@@ -45,12 +47,10 @@ def build_scheduler(config: DiffusionConfig, clip_sample: bool = False) -> FVDMS
     )
 
 
-def make_pipeline(transformer: FVDMTransformer, config: TrainConfig, vae=None) -> FVDMPipeline:
+def make_pipeline(model: FrameAwareDenoiser, config: TrainConfig, vae=None) -> FVDMPipeline:
     """Pixel-space models clip their clean-frame estimates to [-1, 1] while sampling; latents are unbounded."""
     scheduler = build_scheduler(config.diffusion, clip_sample=vae is None)
-    return FVDMPipeline(
-        transformer=transformer, scheduler=scheduler, vae=vae, frame_guidance=config.diffusion.frame_guidance
-    )
+    return FVDMPipeline.from_denoiser(model, scheduler, vae=vae, frame_guidance=config.diffusion.frame_guidance)
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -81,9 +81,11 @@ def read_report(path: str | Path) -> dict:
     return report
 
 
-def load_ema_transformer(run_dir: Path, checkpoint: Path) -> FVDMTransformer:
-    """The run's transformer (run_dir/transformer/config.json) with the checkpoint's EMA weights."""
-    model = FVDMTransformer.from_config(FVDMTransformer.load_config(run_dir / "transformer"))
+def load_ema_model(run_dir: Path, checkpoint: Path) -> FrameAwareDenoiser:
+    """The run's network (run_dir/model/config.json, either backbone) with the checkpoint's EMA weights."""
+    folder = run_dir / MODEL_CONFIG_DIR
+    cls, model_config = load_backbone_config(folder if folder.is_dir() else run_dir / "transformer")
+    model = cls.from_config(model_config)
     ema = EMAModel(model.parameters())
     ema.load_state_dict(torch.load(checkpoint / EMA_STATE_FILE, map_location="cpu", weights_only=True))
     ema.copy_to(model.parameters())
@@ -108,7 +110,7 @@ def export_run(
     step = checkpoint_step(checkpoint)
     report = read_report(eval_report) if eval_report else None
     vae = load_vae(config.data.vae) if config.data.vae else None
-    pipe = make_pipeline(load_ema_transformer(run_dir, checkpoint), config, vae)
+    pipe = make_pipeline(load_ema_model(run_dir, checkpoint), config, vae)
     if fp16:  # storage only: from_pretrained loads float32 unless asked otherwise
         pipe.to(dtype=torch.float16)
     pipe.save_pretrained(out_dir, safe_serialization=True)
@@ -118,15 +120,29 @@ def export_run(
     return out_dir
 
 
+def network_preset(config: TrainConfig) -> str:
+    return config.model.preset or DEFAULT_PRESETS[config.model.backbone]
+
+
+def network_sizes(network: FrameAwareDenoiser) -> str:
+    """The sizes that tell one network of its backbone from another, for the model card."""
+    c = network.config
+    if backbone_name(network) == "transformer":
+        return f"hidden {c.hidden_size}, depth {c.depth}, patch {c.patch_size}"
+    widths = "/".join(str(c.base_channels * m) for m in c.channel_mult)
+    motion = ["(2+1)-D convolutions"] * c.temporal_conv + ["space-time attention at the lowest level"] * c.spacetime_attention
+    return f"channels {widths}, {c.layers_per_level} ResBlock(s) per level" + "".join(f", {m}" for m in motion)
+
+
 def model_card(run_dir: Path, config: TrainConfig, pipe: FVDMPipeline, step: int, report: dict | None) -> str:
     """README.md for the Hub: front matter, what the model is, how to use it, how it was trained."""
     facts = json.loads((run_dir / "run.json").read_text())
     log = run_dir / "log.jsonl"
     records = [json.loads(line) for line in log.read_text().splitlines() if line] if log.is_file() else []
     final_loss = next((r["loss"] for r in reversed(records) if r["step"] <= step), None)
-    transformer = pipe.transformer.config
-    num_params = sum(p.numel() for p in pipe.transformer.parameters())
-    frames, size = transformer.num_frames, pipe.resolution
+    network = pipe.denoiser
+    num_params = sum(p.numel() for p in network.parameters())
+    frames, size = network.config.num_frames, pipe.resolution
     ptss = config.ptss
     objectives = []
     if ptss.p > 0:
@@ -146,18 +162,17 @@ def model_card(run_dir: Path, config: TrainConfig, pipe: FVDMPipeline, step: int
         "tags": ["fvdm", "video-diffusion", "frame-aware", "vectorized-timestep", "diffusers:FVDMPipeline"],
     }
     diffusion, batch = config.diffusion, facts["global_batch"]
-    components = "FVDMTransformer + FVDMScheduler" + (" + AutoencoderKL" if config.data.vae else "")
+    components = f"{type(network).__name__} + FVDMScheduler" + (" + AutoencoderKL" if config.data.vae else "")
     variance = ", learned variance" if diffusion.learn_sigma else ""
     rows = [
         ("pipeline", f"`FVDMPipeline` (`fvdm` package): {components}"),
         ("objective", kind),
-        ("transformer", (f"preset `{config.model.preset}`, {num_params / 1e6:.2f}M parameters, hidden "
-                         f"{transformer.hidden_size}, depth {transformer.depth}, patch {transformer.patch_size}")),
+        (backbone_name(network), f"preset `{network_preset(config)}`, {num_params / 1e6:.2f}M parameters, {network_sizes(network)}"),
         ("video", f"{frames} frames of {size}x{size}, {config.data.channels} channel(s), diffused in {space}"),
         ("prediction", (f"{diffusion.prediction_type}, {diffusion.beta_schedule} betas, "
                         f"{diffusion.num_train_timesteps} steps{variance}")),
         ("sampling", f"{diffusion.sampler.upper()} by default (`sampler=` picks the other){_guidance_note(diffusion)}"),
-        ("classes", str(transformer.num_classes) if transformer.num_classes else "unconditional"),
+        ("classes", str(network.config.num_classes) if network.config.num_classes else "unconditional"),
         ("training", (f"{step} steps at global batch {batch} ({step * batch} clips), "
                       f"{facts['num_processes']} process(es), EMA {config.optim.ema_decay}")),
         ("final training loss", f"{final_loss:.4f}" if final_loss is not None else "n/a"),
@@ -170,7 +185,7 @@ def model_card(run_dir: Path, config: TrainConfig, pipe: FVDMPipeline, step: int
 
 # {run_dir.name}
 
-A frame-aware video diffusion model (FVDM): the transformer takes one diffusion timestep per
+A frame-aware video diffusion model (FVDM): the {backbone_name(network)} takes one diffusion timestep per
 frame, so one model does unconditional generation, image-to-video, interpolation and long-video
 extension, each a different per-frame sampling plan (`fvdm.schedules`).
 

@@ -39,13 +39,15 @@ from torch.utils.data import DataLoader, default_collate
 
 from fvdm import schedules
 from fvdm.errors import FVDMInputError
-from fvdm.models import FVDMTransformer
+from fvdm.backbones import FrameAwareDenoiser, build_backbone
 from fvdm.pipeline import FVDMPipeline, format_frames
 from fvdm.scheduler import FVDMScheduler
 from fvdm.video_io import frames_to_grid, save_video
 from training.config import TrainConfig, load_config, save_config
 from training.data import StreamSampler, TrainingData, build_data, encode_video, load_vae, vae_scale_factor
-from training.export import build_scheduler, checkpoint_step, export_run, latest_checkpoint, make_pipeline
+from training.export import (
+    MODEL_CONFIG_DIR, build_scheduler, checkpoint_step, export_run, latest_checkpoint, make_pipeline,
+)
 
 logger = get_logger(__name__)
 
@@ -114,8 +116,22 @@ def diffusion_loss(
     per_frame = F.mse_loss(prediction, scheduler.training_target(x0, noise, t), reduction="none").mean(dim=(2, 3, 4))
     if config.diffusion.learn_sigma:
         per_frame = per_frame + variational_bound(scheduler, x0, x_t, t, prediction.detach(), output[:, :, channels:])
+    if config.diffusion.loss_weighting == "min_snr":
+        per_frame = per_frame * min_snr_weight(scheduler, t, config.diffusion.min_snr_gamma)
     generated = (~given).float()
     return (per_frame * generated).sum() / generated.sum()
+
+
+def min_snr_weight(scheduler: FVDMScheduler, t: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Min-SNR-gamma loss weights [B, F]: min(SNR, gamma) over what the target already weighs.
+
+    In terms of the clean frame, an epsilon loss weighs each level by SNR and a v loss by SNR + 1;
+    dividing those out and multiplying by min(SNR, gamma) caps the weight of nearly clean frames.
+    """
+    abar = scheduler.alphas_cumprod.to(t.device)[t].float()
+    snr = abar / (1 - abar)
+    own = snr + 1 if scheduler.config.prediction_type == "v_prediction" else snr
+    return snr.clamp(max=gamma) / own
 
 
 def variational_bound(
@@ -181,23 +197,22 @@ def learning_rate(step: int, config: TrainConfig) -> float:
 # ----------------------------------------------------------------------------- model and data
 
 
-def build_model(config: TrainConfig, data: TrainingData, vae) -> FVDMTransformer:
-    """The transformer for this data: frames, size and channels from the data (and the VAE)."""
+def build_model(config: TrainConfig, data: TrainingData, vae) -> FrameAwareDenoiser:
+    """The network for this data: frames, size and channels from the data (and the VAE)."""
     size, channels = config.data.size, config.data.channels
     if vae is not None:
         if size % vae_scale_factor(vae):
             raise FVDMInputError(f"data.size {size} must be a multiple of the VAE's factor {vae_scale_factor(vae)}")
         size, channels = size // vae_scale_factor(vae), vae.config.latent_channels
     m = config.model
-    sizes = {"hidden_size": m.hidden_size, "depth": m.depth, "num_heads": m.num_heads, "patch_size": m.patch_size}
     try:
-        return FVDMTransformer.from_preset(
+        return build_backbone(
+            m.backbone,
             m.preset,
-            **{key: value for key, value in sizes.items() if value is not None},
+            **m.overrides(),
             sample_size=size,
             num_frames=config.data.num_frames,
             in_channels=channels,
-            mlp_ratio=m.mlp_ratio,
             num_classes=data.num_classes if m.class_conditional else 0,
             learn_sigma=config.diffusion.learn_sigma,
         )
@@ -326,7 +341,7 @@ def render_preview(pipe: FVDMPipeline, clips: torch.Tensor, labels: torch.Tensor
 
 def write_preview(pipe: FVDMPipeline, eval_clips: dict, config: TrainConfig, stem: Path) -> None:
     """`render_preview` of the evaluation clips, saved as stem.mp4 and stem.gif."""
-    device = pipe.transformer.device
+    device = pipe.denoiser.device
     labels = eval_clips["label"].to(device) if pipe.num_classes else None
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.run.mixed_precision)
     grid = render_preview(pipe, eval_clips["video"].to(device), labels, config.run.preview_steps, autocast_dtype)
@@ -424,7 +439,7 @@ def train(config: TrainConfig, resume: str | None = None) -> Path:
     if main_process:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         save_config(config, run_dir / "config.yaml")
-        accelerator.unwrap_model(model).save_config(run_dir / "transformer")
+        accelerator.unwrap_model(model).save_config(run_dir / MODEL_CONFIG_DIR)
         run_facts = {"data": data.description, "num_processes": accelerator.num_processes, "global_batch": global_batch}
         (run_dir / "run.json").write_text(json.dumps(run_facts, indent=2))
     accelerator.init_trackers("tensorboard")
@@ -483,10 +498,10 @@ def train(config: TrainConfig, resume: str | None = None) -> Path:
 
         if previews and (step % config.run.preview_every == 0 or last):
             if preview_pipe is None:
-                preview_model = FVDMTransformer.from_config(accelerator.unwrap_model(model).config).to(device)
-                preview_pipe = make_pipeline(preview_model, config, vae)
+                network = accelerator.unwrap_model(model)
+                preview_pipe = make_pipeline(type(network).from_config(network.config).to(device), config, vae)
                 preview_pipe.set_progress_bar_config(disable=True)
-            ema.copy_to(preview_pipe.transformer.parameters())
+            ema.copy_to(preview_pipe.denoiser.parameters())
             write_preview(preview_pipe, eval_clips, config, run_dir / "previews" / f"step_{step:07d}")
 
         if step % config.run.checkpoint_every == 0 or last:

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> None:
 
 def describe(pipe: FVDMPipeline) -> list[str]:
     """The network's config, then what it means: window, resolution, classes, size, scheduler."""
-    network = getattr(pipe, "denoiser", None) or pipe.transformer  # whatever its class: transformer or U-Net
+    network = pipe.denoiser  # whatever its class: transformer or U-Net
     name = type(network).__name__
     config = network.config
     lines = [f"{name} config:"] + [f"  {key}: {value}" for key, value in config.items() if not key.startswith("_")]

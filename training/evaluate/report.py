@@ -136,7 +136,7 @@ def _name(pipe: FVDMPipeline) -> str | None:
 
 def run_config(pipe: FVDMPipeline, baseline: FVDMPipeline | None, **options) -> dict:
     """What was evaluated, and how: the models, their shape and size, the options, the software."""
-    network = getattr(pipe, "denoiser", None) or pipe.transformer  # whatever its class: transformer or U-Net
+    network = pipe.denoiser  # whatever its class: transformer or U-Net
     return {
         "model": _name(pipe),
         "baseline": _name(baseline) if baseline is not None else None,
