@@ -172,4 +172,5 @@ def build(page: ui.Page) -> Studio:
     export.click(export_plan, [table, steps], [download], **ui.PRIVATE)
     attach.click(attach_given, [gallery, attach_frame, attach_image], [gallery], **ui.PRIVATE)
     clear.click(lambda: [], None, [gallery], **ui.PRIVATE)
+    page.demo.load(lambda: ui.example_path("clip-1.mp4"), None, [clip], **ui.PRIVATE)  # the page starts with a clip
     return Studio(table, steps, frames)

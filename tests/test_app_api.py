@@ -182,3 +182,56 @@ def test_zero_gpu_durations_follow_the_request_size():
     image_to_video_duration = app.duration_from(5, calls_per_step=2)  # (model, compare, image, position, seed, steps)
     assert image_to_video_duration("m", "none", "x.png", 0, 0, 25) == app.gpu_seconds(16, 25, calls_per_step=2)
     assert app.gpu_seconds(16, 25, calls_per_step=2) - 20 == 2 * (app.gpu_seconds(16, 25) - 20)
+
+
+def test_unreadable_inputs_and_impossible_plans_are_sentences(client, app_server):
+    model = app_server.labels[0]
+    with pytest.raises(AppError, match="Sampling steps must be a number from 1 to 100, got 'abc'"):
+        client.predict(model, "none", 1, 0, "abc", "none", 1, api_name="/generate")
+    with pytest.raises(AppError, match="The schedule table is missing or malformed"):
+        client.predict(model, None, 4, [], None, 0, 2, api_name="/studio_generate")
+    with pytest.raises(AppError, match=r"Context \+ stride must be at most 16.*got 15 \+ 15.*stride to at most 1"):
+        client.predict(model, None, 32, 15, 15, 0, 2, api_name="/long_video")
+    too_long = table(schedules.synchronous(40, 4))
+    _, message = client.predict(too_long, 4, model, api_name="/plan_preview")
+    assert message.startswith("⚠ **Invalid plan:** This model makes at most 16 frames at once; the plan has 40 rows")
+    with pytest.raises(AppError, match="the plan has 40 rows"):
+        client.predict(model, too_long, 4, [], None, 0, 2, api_name="/studio_generate")
+
+
+def test_one_frame_and_one_step_are_singular(client, app_server):
+    _, message = client.predict(table(schedules.synchronous(1, 1)), 1, app_server.labels[0], api_name="/plan_preview")
+    assert message == "✔ **Valid plan:** 1 frame x 1 step, no given frames."
+    updates = list(client.submit(app_server.labels[0], None, 16, 15, 1, 0, 1, api_name="/long_video"))
+    assert "15 context + 1 new frame per window, 1 DDIM step ·" in updates[-1][3]
+
+
+def test_the_api_names_every_output_and_every_optional_input(client):
+    endpoints = client.view_api(return_format="dict")["named_endpoints"]
+    for name in API_NAMES:
+        assert not [r["label"] for r in endpoints[name]["returns"] if r["label"].startswith("value_")], name
+    optional = {
+        "/image_to_video": ["image"], "/interpolate": ["start", "end", "clip"], "/predict": ["clip"],
+        "/long_video": ["image"], "/studio_generate": ["clip"],
+    }
+    for name, parameters in optional.items():
+        given = {p["parameter_name"]: p for p in endpoints[name]["parameters"]}
+        for parameter in parameters:
+            assert given[parameter]["parameter_has_default"] and given[parameter]["parameter_default"] is None, (name, parameter)
+
+
+def test_fvdm_models_lists_the_models_like_repeated_model_flags(monkeypatch):
+    import app
+
+    monkeypatch.setenv("FVDM_MODELS", "owner/fvdm-ucf101, runs/a/pipeline\n  runs/b.pt\n")
+    assert app.parse_args([]).model == ["owner/fvdm-ucf101", "runs/a/pipeline", "runs/b.pt"]
+    assert app.parse_args(["--model", "c"]).model == ["owner/fvdm-ucf101", "runs/a/pipeline", "runs/b.pt", "c"]
+    monkeypatch.delenv("FVDM_MODELS")
+    assert app.parse_args([]).model == []
+
+
+def test_the_frame_guidance_label_shows_what_auto_means_for_the_model():
+    import app
+
+    assert app.frame_guidance_label(2.0) == "Frame guidance (0 = auto: 2)"
+    assert app.frame_guidance_label(1.0) == "Frame guidance (0 = auto: 1, off)"

@@ -34,6 +34,7 @@ TABS = {
     "Schedule studio": "Trapezoid",
 }
 COLUMNS = {"frame": 0, "given": 1, "start": 2, "first": 3, "last": 4}  # the studio table's columns
+MAX_RESULT_PX = 400  # a 32 x 32 clip is shown a few hundred pixels wide, not blown up to the column
 WAIT_MS = 30_000  # for the page, a tab, a plan redraw (never an assertion about speed)
 GENERATE_WAIT_MS = 90_000  # for one generation with a tiny model on busy CPUs
 
@@ -123,6 +124,12 @@ def test_home(page, app_server):
     picker = page.get_by_label("Model", exact=True)
     expect(picker).to_have_value(app_server.labels[0])
     expect(page.get_by_text("16 frames of 32 x 32 pixels per window")).to_be_visible()
+    intro = page.locator("p").filter(has_text="The bundled model is a toy:")
+    expect(intro).to_contain_text("trained on a CPU")
+    expect(intro).to_contain_text("--model")
+    expect(intro).to_contain_text("FVDM_MODELS")
+    # the test models guide with 1 (off) of their own: 0 on the slider means that
+    expect(page.get_by_text("Frame guidance (0 = auto: 1, off)", exact=True)).to_be_visible()
     screenshot(page, "home")
 
 
@@ -200,7 +207,49 @@ def test_generate_shows_a_video(page):
     video = page.locator("video").filter(visible=True)
     expect(video.first).to_have_attribute("src", re.compile(r".+"), timeout=GENERATE_WAIT_MS)
     expect(page.get_by_text(re.compile(r"Error")).filter(visible=True)).to_have_count(0)
+    expect_a_playing_video_of_sensible_size(video.first)
     screenshot(page, "generate-result")
+
+
+def expect_a_playing_video_of_sensible_size(video) -> None:
+    """The player has decoded frames (it is not a black box) and is at most MAX_RESULT_PX tall."""
+    video.evaluate("v => new Promise(done => v.readyState >= 2 ? done() : v.addEventListener('loadeddata', done))")
+    assert video.evaluate("v => v.videoWidth") > 0
+    box = video.bounding_box()
+    assert 100 <= box["height"] <= MAX_RESULT_PX, box
+
+
+def test_long_video_streams_into_a_playing_player(page):
+    tab(page, "Long video").click()
+    for label, value in [("New frames", 16), ("Sampling steps", 2)]:
+        box = page.get_by_label(f"number input for {label}").filter(visible=True)
+        box.fill(str(value))
+        box.press("Enter")
+        expect(box).to_have_value(str(value))
+    visible_button(page, "Generate").click()
+    expect(page.get_by_text(re.compile(r"16 new of 16")).filter(visible=True)).to_be_visible(timeout=GENERATE_WAIT_MS)
+    video = page.locator(".result video").filter(visible=True)
+    expect(video).to_have_attribute("src", re.compile(r".+"))
+    expect_a_playing_video_of_sensible_size(video)
+    screenshot(page, "long-video-result")
+
+
+def test_heat_maps_have_no_toolbar_over_the_colour_bar(page):
+    for name in ("Generate", "Schedule studio"):
+        tab(page, name).click()
+        heat_map = page.locator(".heatmap").filter(visible=True)
+        expect(heat_map.locator("img")).to_have_attribute("src", re.compile(r".+"))
+        expect(heat_map.locator("button[aria-label]")).to_have_count(0)  # download, share, full screen
+
+
+def test_the_studio_starts_with_a_clip_whose_heading_is_clear_of_it(page):
+    tab(page, "Schedule studio").click()
+    heading = page.get_by_text("Take given frames from this clip", exact=True).filter(visible=True)
+    video = page.locator("video").filter(visible=True).first
+    expect(video).to_have_attribute("src", re.compile(r"clip-1\.mp4"))
+    video.scroll_into_view_if_needed()
+    assert heading.bounding_box()["y"] + heading.bounding_box()["height"] <= video.bounding_box()["y"]
+    screenshot(page, "studio-given-frames")
 
 
 def test_no_javascript_errors(page):
