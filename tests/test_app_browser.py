@@ -1,7 +1,9 @@
 """The demo in a real browser: Debian's headless Chromium driven by Playwright against `app.build_app`.
 
-One page for the whole module, walked through in order: the heading, every tab, the schedule studio
-(a preset, an invalid edit typed into the table and its fix) and one generation on the Generate tab.
+One page for the whole module, walked through in order: the heading and intro, every tab, the schedule
+studio (a preset, an invalid edit typed into the table and its fix), one generation on the Generate
+tab and one long video (each playing, at most MAX_RESULT_PX tall), heat maps without a toolbar, and
+the studio's clip under its heading.
 A full-page screenshot is saved after each step, into $FVDM_TEST_ARTIFACTS (default: test-artifacts/).
 
 Needs /usr/bin/chromium (`apt-get install -y chromium`) and the python package playwright; never
@@ -118,6 +120,15 @@ def type_into_cell(page: Page, row: int, column: str, value: int) -> None:
     expect(cell_text(page, row, column)).to_have_text(str(value))
 
 
+def set_numbers(page: Page, values: dict[str, int]) -> None:
+    """Type into the number boxes of the visible sliders with these labels."""
+    for label, value in values.items():
+        box = page.get_by_label(f"number input for {label}").filter(visible=True)
+        box.fill(str(value))
+        box.press("Enter")
+        expect(box).to_have_value(str(value))
+
+
 def test_home(page, app_server):
     expect(page.get_by_role("heading", name=HEADING)).to_be_visible()
     expect(page).to_have_title("FVDM: frame-aware video diffusion")
@@ -198,11 +209,7 @@ def test_frame_order_changes_the_plan_of_the_tab(page):
 
 def test_generate_shows_a_video(page):
     tab(page, "Generate").click()
-    for label, value in [("Videos side by side", 1), ("Sampling steps", 2)]:
-        box = page.get_by_label(f"number input for {label}").filter(visible=True)
-        box.fill(str(value))
-        box.press("Enter")
-        expect(box).to_have_value(str(value))
+    set_numbers(page, {"Videos side by side": 1, "Sampling steps": 2})
     visible_button(page, "Generate").click()
     video = page.locator("video").filter(visible=True)
     expect(video.first).to_have_attribute("src", re.compile(r".+"), timeout=GENERATE_WAIT_MS)
@@ -221,11 +228,7 @@ def expect_a_playing_video_of_sensible_size(video) -> None:
 
 def test_long_video_streams_into_a_playing_player(page):
     tab(page, "Long video").click()
-    for label, value in [("New frames", 16), ("Sampling steps", 2)]:
-        box = page.get_by_label(f"number input for {label}").filter(visible=True)
-        box.fill(str(value))
-        box.press("Enter")
-        expect(box).to_have_value(str(value))
+    set_numbers(page, {"New frames": 16, "Sampling steps": 2})
     visible_button(page, "Generate").click()
     expect(page.get_by_text(re.compile(r"16 new of 16")).filter(visible=True)).to_be_visible(timeout=GENERATE_WAIT_MS)
     video = page.locator(".result video").filter(visible=True)
