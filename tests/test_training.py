@@ -193,6 +193,32 @@ def test_label_dropout_uses_the_null_class():
     assert torch.equal(trainer.drop_labels(labels, 3, 0.0), labels)
 
 
+@pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
+def test_min_snr_weights_cap_the_clean_levels_in_clean_frame_terms(prediction_type):
+    """Times the target's own weight on the clean-frame error (SNR, or SNR + 1 for v), the loss
+    weighs each level by min(SNR, gamma)."""
+    scheduler = FVDMScheduler(prediction_type=prediction_type)
+    t = torch.tensor([[1, 50, 200, 500, 999]])
+    weights = trainer.min_snr_weight(scheduler, t, gamma=5.0)
+    abar = scheduler.alphas_cumprod[t].float()
+    snr = abar / (1 - abar)
+    own = snr + 1 if prediction_type == "v_prediction" else snr
+    assert torch.allclose(weights * own, snr.clamp(max=5.0), rtol=1e-4)
+    assert (weights[0, :2] < 1).all() and weights.max() <= 1 + 1e-6
+
+
+def test_min_snr_weighting_changes_the_loss_and_trains(tmp_path):
+    clips = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    model = FVDMTransformer.from_preset("tiny", sample_size=16, num_frames=4, hidden_size=32)
+    losses = {}
+    for weighting in ("none", "min_snr"):
+        config = load_config(TINY, [f"diffusion.loss_weighting={weighting}", "diffusion.prediction_type=v_prediction"])
+        torch.manual_seed(0)
+        losses[weighting] = trainer.diffusion_loss(model, FVDMScheduler(prediction_type="v_prediction"), clips, None, config)
+    assert losses["min_snr"] < losses["none"]  # every weight is at most 1, most below
+    run_training(tmp_path / "min-snr", "diffusion.loss_weighting=min_snr", "run.steps=2", *QUIET)
+
+
 def test_learning_rate_warms_up_then_follows_the_schedule():
     config = load_config(TINY, ["optim.lr=1.0", "optim.warmup_steps=10", "run.steps=110"])
     assert trainer.learning_rate(0, config) == pytest.approx(0.1)
@@ -364,6 +390,19 @@ def test_the_unet_backbone_trains_resumes_and_exports_a_unet_pipeline(tmp_path):
     card = (out / "README.md").read_text()
     assert "FVDMUNet + FVDMScheduler" in card and "preset `unet-tiny`" in card and "6 steps" in card
     assert "the unet takes one diffusion timestep per" in card
+
+
+def test_a_new_run_can_start_from_an_exported_pipeline(tiny_run, tmp_path):
+    run_dir = run_training(tmp_path / "continued", f"model.init_from={tiny_run / 'pipeline'}", "run.steps=1",
+                           "optim.lr=1e-12", "optim.warmup_steps=0", *QUIET)
+    shipped = FVDMPipeline.from_pretrained(tiny_run / "pipeline").transformer
+    weights = final_state(run_dir, 1)[0]
+    for name, value in shipped.state_dict().items():  # one step at a negligible learning rate
+        assert torch.allclose(weights[name], value, atol=1e-6), name
+    with pytest.raises(SystemExit, match="holds a different network.*differing in hidden_size"):
+        run_training(tmp_path / "other", f"model.init_from={tiny_run / 'pipeline'}", "model.hidden_size=64", *QUIET)
+    with pytest.raises(SystemExit, match="holds a different network \\(FVDMTransformer"):
+        run_training(tmp_path / "unet", f"model.init_from={tiny_run / 'pipeline'}", "model.backbone=unet", *QUIET)
 
 
 def test_export_cli_with_fp16_storage_and_an_evaluation_table(tiny_run, tmp_path):

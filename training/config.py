@@ -48,6 +48,8 @@ class ModelConfig:
     class_conditional: bool = False  # condition on the data's labels (classes come from the data)
     class_dropout: float = 0.1  # share of labels replaced by the null class, for classifier-free guidance
     gradient_checkpointing: bool = False
+    # start a new run from the network of a saved pipeline (an exported run, "fvdm", a Hub id)
+    init_from: str | None = None
 
     def overrides(self) -> dict:
         """The size fields this config sets for its backbone (None means: the preset's)."""

@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader, default_collate
 
 from fvdm import schedules
 from fvdm.errors import FVDMInputError
+from fvdm.loading import load_pipeline
 from fvdm.backbones import FrameAwareDenoiser, build_backbone
 from fvdm.pipeline import FVDMPipeline, format_frames
 from fvdm.scheduler import FVDMScheduler
@@ -218,6 +219,20 @@ def build_model(config: TrainConfig, data: TrainingData, vae) -> FrameAwareDenoi
         )
     except ValueError as error:  # an unknown preset or sizes that do not fit together
         raise FVDMInputError(f"model: {error}") from error
+
+
+def initialize_from(model: FrameAwareDenoiser, source: str) -> None:
+    """Start from the weights of a saved pipeline (an exported run, a bundled model, a Hub id): how a
+    run continues in a new place from what an earlier one shipped. Its network must be the same."""
+    trained = load_pipeline(source, device="cpu", dtype=torch.float32).denoiser
+    as_saved = lambda value: list(value) if isinstance(value, tuple) else value  # noqa: E731 (JSON has lists)
+    ours = {key: as_saved(value) for key, value in model.config.items() if not key.startswith("_")}
+    theirs = {key: as_saved(trained.config.get(key)) for key in ours}
+    if type(trained) is not type(model) or ours != theirs:
+        changed = sorted(key for key in ours if ours[key] != theirs[key])
+        raise FVDMInputError(f"model.init_from {source} holds a different network ({type(trained).__name__}"
+                             f"{', differing in ' + ', '.join(changed) if changed else ''}): match its model and data settings")
+    model.load_state_dict(trained.state_dict())
 
 
 def train_loader(data: TrainingData, config: TrainConfig, accelerator: Accelerator, start_batch: int) -> DataLoader:
@@ -405,6 +420,8 @@ def train(config: TrainConfig, resume: str | None = None) -> Path:
     data = build_data(config.data, config.run.seed)
     vae = load_vae(config.data.vae).to(device) if config.data.vae else None
     model = build_model(config, data, vae)
+    if config.model.init_from and checkpoint is None:
+        initialize_from(model, config.model.init_from)
     if config.model.gradient_checkpointing:
         model.enable_gradient_checkpointing()
     ema = EMAModel(model.parameters(), decay=config.optim.ema_decay)
