@@ -73,7 +73,8 @@ def model_facts(tasks: Tasks, model: str) -> str:
     pipe = tasks.models.get(model).pipe
     classes = f", {counted(pipe.num_classes, 'class', 'classes')}" if pipe.num_classes else ""
     size = f"{pipe.resolution} x {pipe.resolution} pixels"
-    return f"*{model}: {counted(pipe.num_frames, 'frame')} of {size} per window{classes}{tasks.frame_guidance_fact(model)}*"
+    guidance = tasks.frame_guidance_fact(model)
+    return f"*{model}: {counted(pipe.num_frames, 'frame')} of {size} per window{classes}{guidance}*"
 
 
 def wire_plan_panels(page: Page, panels: list[PlanPanel], studio: tab_studio.Studio, tabs: gr.Tabs) -> None:

@@ -17,7 +17,9 @@ def build(page: ui.Page) -> ui.PlanPanel:
         model, compare=ui.NO_COMPARISON, clip=None, context=4, seed=0, steps=ui.DEFAULT_STEPS, frame_guidance=None,
         order=DEFAULT_ORDERS["predict"], progress=gr.Progress(track_tqdm=True),
     ):
-        return ui.shown(page.tasks.predict(model, page.compare_of(compare), clip, context, seed, steps, frame_guidance, order))
+        return ui.shown(
+            page.tasks.predict(model, page.compare_of(compare), clip, context, seed, steps, frame_guidance, order)
+        )
 
     with gr.Tab("Predict", id="predict"):
         with gr.Row():

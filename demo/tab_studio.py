@@ -157,7 +157,8 @@ def build(page: ui.Page) -> Studio:
                 info = gr.Markdown(label="Info")
 
     inputs = [page.model, table, steps, gallery, clip, seed, every, page.frame_guidance]
-    run = generate.click(studio_generate, inputs, [strip, heatmap, video, gif, info], api_name="studio_generate", **ui.HEAVY)
+    outputs = [strip, heatmap, video, gif, info]
+    run = generate.click(studio_generate, inputs, outputs, api_name="studio_generate", **ui.HEAVY)
     stop.click(None, cancels=[run], **ui.PRIVATE)
     preview = [table, steps, page.model]
     table.change(plan_preview, preview, [heatmap, message], api_name="plan_preview")

@@ -82,7 +82,8 @@ class UploadedImage(gr.Image):
     def preprocess(self, payload):
         return preprocess_or_refuse(
             super().preprocess, payload,
-            f"That file could not be used as an image: upload a PNG, JPEG, WebP, BMP or GIF of at most {MAX_UPLOAD_MB} MB.",
+            "That file could not be used as an image: upload a PNG, JPEG, WebP, BMP or GIF of at most "
+            f"{MAX_UPLOAD_MB} MB.",
         )
 
 
@@ -102,7 +103,8 @@ class CheckedNumber(gr.Number):
     is_template = True
 
     def preprocess(self, payload):
-        return preprocess_or_refuse(super().preprocess, payload, f"{self.label} must be a whole number, got {payload!r}.")
+        sentence = f"{self.label} must be a whole number, got {payload!r}."
+        return preprocess_or_refuse(super().preprocess, payload, sentence)
 
 
 class PlanTable(gr.Dataframe):

@@ -217,7 +217,8 @@ def test_the_api_names_every_output_and_every_optional_input(client):
     for name, parameters in optional.items():
         given = {p["parameter_name"]: p for p in endpoints[name]["parameters"]}
         for parameter in parameters:
-            assert given[parameter]["parameter_has_default"] and given[parameter]["parameter_default"] is None, (name, parameter)
+            optional_none = given[parameter]["parameter_has_default"] and given[parameter]["parameter_default"] is None
+            assert optional_none, (name, parameter)
 
 
 def test_fvdm_models_lists_the_models_like_repeated_model_flags(monkeypatch):

@@ -105,7 +105,10 @@ def test_a_redrawn_figure_shows_only_the_new_plan():
     import threading
 
     plan = schedules.prediction(num_frames=12, num_steps=30, context=3)
-    for earlier in (schedules.interpolation(num_frames=32, num_steps=90, context=4), schedules.image_to_video(num_frames=3, num_steps=2)):
+    earlier_plans = (
+        schedules.interpolation(num_frames=32, num_steps=90, context=4), schedules.image_to_video(num_frames=3, num_steps=2)
+    )
+    for earlier in earlier_plans:
         render_plan(earlier, current_step=1, title="earlier")
     redrawn = pixels(render_plan(plan))
     fresh = {}
