@@ -382,3 +382,42 @@ def test_other_bad_inputs_are_input_errors(model_dirs, tmp_path):
         evaluate(pipe, tasks=["long"], long_frames=8)
     with pytest.raises(FVDMInputError, match="video folder"):
         evaluate(pipe, clips=1, tasks=["prediction"], video_folder=tmp_path / "missing")
+
+
+# ----------------------------------------------------------------------------- merging split runs
+
+
+def _without_timings(report: dict) -> dict:
+    return {key: value for key, value in report.items() if key not in ("timings", "markdown")}
+
+
+def test_an_evaluation_split_by_task_merges_into_the_whole_run(model_dirs, tmp_path):
+    from training.evaluate.merge import main as merge_main
+
+    models = ["--model", str(model_dirs / "fvdm"), "--baseline", str(model_dirs / "baseline")]
+    whole, whole_md = _run_cli(tmp_path / "whole", *models)
+    first, _ = _run_cli(tmp_path / "a", *models, "--tasks", "interpolation,prediction,denoising")
+    second, _ = _run_cli(tmp_path / "b", *models, "--tasks", "image_to_video,unconditional,long")
+    out = tmp_path / "merged.json"
+    merge_main([str(tmp_path / "a" / "eval" / "report.json"), str(tmp_path / "b" / "eval" / "report.json"),
+                "--out", str(out)])
+    merged = json.loads(out.read_text())
+    assert _without_timings(merged) == _without_timings(whole)
+    assert set(merged["timings"]) == set(whole["timings"])
+    assert merged["timings"]["total"] == pytest.approx(first["timings"]["total"] + second["timings"]["total"])
+    strip = lambda md: [line for line in md.splitlines() if "took" not in line and "time" not in line.lower()]  # noqa: E731
+    assert strip(out.with_suffix(".md").read_text()) == strip(whole_md)
+
+
+def test_reports_of_different_evaluations_or_the_same_task_are_not_merged(model_dirs, tmp_path):
+    from training.evaluate.merge import merge_reports
+
+    models = ["--model", str(model_dirs / "fvdm"), "--baseline", str(model_dirs / "baseline")]
+    one, _ = _run_cli(tmp_path / "a", *models, "--tasks", "denoising")
+    other_seed, _ = _run_cli(tmp_path / "b", *models, "--tasks", "prediction", "--seed", "5")
+    with pytest.raises(FVDMInputError, match="different evaluations .*seed"):
+        merge_reports([one, other_seed])
+    with pytest.raises(FVDMInputError, match="more than one report evaluated denoising"):
+        merge_reports([one, one])
+    with pytest.raises(FVDMInputError, match="at least two"):
+        merge_reports([one])
