@@ -33,8 +33,8 @@ interpolation, prediction and endless video. Every tab shows its plan as a heat 
 steps, colour = noise level); open it in the **Schedule studio** to edit it frame by frame.
 
 **The bundled model is a toy:** a small FVDM (and a conventional baseline) trained on a CPU on a
-synthetic world of coloured squares that move and bounce, 16 frames of 32 x 32 pixels. Expect squares,
-not scenes. To serve a real model, start the app with `python app.py --model FOLDER_OR_HUB_ID`
+synthetic world of coloured shapes (circles, squares, triangles) that move and bounce, 16 frames of
+32 x 32 pixels. Expect coloured shapes, not scenes. To serve a real model, start the app with `python app.py --model FOLDER_OR_HUB_ID`
 (repeatable), or set `FVDM_MODELS` (a comma- or newline-separated list; on a Space, a variable in its
 settings)."""
 CSS = """

@@ -14,11 +14,11 @@ import numpy as np
 
 from fvdm import schedules
 from fvdm.errors import FVDMInputError
+from fvdm.limits import MAX_LONG_FRAMES, MAX_SEED
 from fvdm.video_io import load_image, load_video, probe_video
 
 MAX_STEPS = 100
 MAX_VIDEOS = 4
-MAX_LONG_FRAMES = 512
 MAX_UPLOAD_MB = 20
 MAX_CLIP_SECONDS = 120  # longer uploads are refused before decoding
 MAX_PLAN_BYTES = 256_000
@@ -38,7 +38,7 @@ def check_int(value, what: str, low: int, high: int) -> int:
 
 
 def check_seed(value) -> int:
-    return check_int(value, "The seed", 0, 2**31 - 1)
+    return check_int(value, "The seed", 0, MAX_SEED)
 
 
 def check_steps(value) -> int:

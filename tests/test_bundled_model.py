@@ -39,10 +39,10 @@ def test_both_models_ship_as_safetensors_with_a_card_and_their_training_facts():
 
 
 def test_the_default_model_is_the_fvdm_one(pipe):
-    assert pipe.transformer.device.type == "cpu"
+    assert pipe.denoiser.device.type == "cpu"
     assert (pipe.num_frames, pipe.resolution) == (16, 32)
-    fvdm_weights = load_pipeline("fvdm").transformer.state_dict()
-    for key, value in pipe.transformer.state_dict().items():
+    fvdm_weights = load_pipeline("fvdm").denoiser.state_dict()
+    for key, value in pipe.denoiser.state_dict().items():
         assert value.equal(fvdm_weights[key])
 
 

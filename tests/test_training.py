@@ -1,6 +1,7 @@
 """training.train / config / export: PTSS, the loss, config parsing, runs end to end, exact resume
 after SIGKILL, two-process DDP through `accelerate launch`, export and the model card."""
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -10,10 +11,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import torch
 import yaml
@@ -560,16 +563,23 @@ def free_port() -> int:
 
 def run_process_group(command: list[str], env: dict[str, str], seconds: float) -> tuple[int, str]:
     """Run `command` in its own process group; (exit status, stderr). A run past `seconds` fails the test
-    after killing the whole group: a launcher whose rank hangs in a collective never exits by itself."""
-    process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
-    try:
-        stderr = process.communicate(timeout=seconds)[1]
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stderr = process.communicate()[1]
-        pytest.fail(f"{' '.join(command[:4])} ... did not finish in {seconds} s:\n{stderr[-3000:]}")
-    return process.returncode, stderr
+    after killing the launcher and every process it started (torch's launcher may start its ranks in
+    sessions of their own, which a process-group kill misses); stderr goes through a file, so that a
+    surviving rank cannot hold the test up by keeping a pipe open."""
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log, text=True,
+                                   start_new_session=True)
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            for child in [*psutil.Process(process.pid).children(recursive=True), process]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+            process.wait()
+            log.seek(0)
+            pytest.fail(f"{' '.join(command[:4])} ... did not finish in {seconds} s:\n{log.read()[-3000:]}")
+        log.seek(0)
+        return process.returncode, log.read()
 
 
 @pytest.mark.parametrize("backbone", ["transformer", "unet"])

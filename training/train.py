@@ -535,6 +535,11 @@ def train(config: TrainConfig, resume: str | None = None) -> Path:
         export_run(run_dir, run_dir / "pipeline")
         logger.info(f"exported the EMA model to {run_dir / 'pipeline'}")
     accelerator.wait_for_everyone()
+    # The DDP wrapper goes before the process group: freed after it, its reducer drops the group's
+    # last reference and gloo's teardown can deadlock (a worker thread waits for the GIL that the
+    # joining main thread holds), so a finished rank would never exit.
+    del model, optimizer
+    accelerator.free_memory()
     accelerator.end_training()  # closes the trackers and the process group
     return run_dir
 
