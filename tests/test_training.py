@@ -314,15 +314,17 @@ def test_shipped_configs_load_and_round_trip(path, tmp_path):
     assert config_from_dict({}) == TrainConfig()
 
 
-def test_the_bundled_pair_differs_only_in_ptss_and_folder():
-    fvdm = load_config(REPO / "training" / "configs" / "synthetic-32.yaml")
-    baseline = load_config(REPO / "training" / "configs" / "synthetic-32-baseline.yaml")
+@pytest.mark.parametrize("name, preset", [("synthetic-32", "cpu-small"), ("synthetic-32-unet", "unet-cpu")])
+def test_the_bundled_pair_differs_only_in_ptss_and_folder(name, preset):
+    fvdm = load_config(REPO / "training" / "configs" / f"{name}.yaml")
+    baseline = load_config(REPO / "training" / "configs" / f"{name}-baseline.yaml")
     assert (fvdm.ptss.p, fvdm.ptss.given_p, baseline.ptss.p, baseline.ptss.given_p) == (0.2, 0.5, 0.0, 0.0)
     assert (fvdm.model, fvdm.data, fvdm.optim) == (baseline.model, baseline.data, baseline.optim)
     # FVDM alone guides towards given frames: the baseline is conditioned by replacement, without guidance
     assert dataclasses.replace(fvdm.diffusion, frame_guidance=1.0) == baseline.diffusion
     assert fvdm.diffusion.sampler == "ddpm" and fvdm.diffusion.frame_guidance == 2.0
-    assert fvdm.model.preset == "cpu-small" and fvdm.run.mixed_precision == "bf16"
+    assert fvdm.model.preset == preset and fvdm.run.mixed_precision == "bf16"
+    assert (fvdm.run.seed, fvdm.run.steps) == (baseline.run.seed, baseline.run.steps)  # the same budget
 
 
 # ----------------------------------------------------------------------------- runs
