@@ -127,7 +127,7 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
 
     assert report["markdown"] == markdown
     for text in ("| Method | Interp. K=1 PSNR", "Pred. 4→12 SSIM", "| Conventional + replacement |", "| Cross-fade |",
-                 "| Repeat last frame |", "| Real clips |", "Physics rules", "| Method | 0–15 | 16–31 |",
+                 "| Repeat last frame |", "| Real clips |", "Physics rules", "| Objects / clip | Appears | Vanishes |", "| Method | 0–15 | 16–31 |",
                  "| Method | t=100 | t=300 | t=500 | t=700 | t=900 |", "| FVDM minus | Interp. K=1 PSNR",
                  "#### Paired differences", "2 DDIM sampling steps", "I2V pyramid plausible",
                  "Uncond. pyramid sharpness", "| I2V pyramid | FVDM |", "Pred. 4→12 pyramid PSNR",

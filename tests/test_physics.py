@@ -78,6 +78,8 @@ def test_real_clips_are_plausible_and_every_object_is_found():
     found = np.mean([s.num_objects == len(c.objects) for s, c in zip(scores, REAL, strict=True)])
     assert found >= 0.97
     assert summary["mean_objects"] == pytest.approx(np.mean([s.num_objects for s in scores]))
+    # Only an object hidden behind another at the first or last frame looks like it came or went.
+    assert summary["share_appearing"] <= 0.05 and summary["share_vanishing"] <= 0.05
 
 
 NOISE = {
@@ -128,9 +130,20 @@ def test_shuffled_frames_break_the_motion_rule():
 
 
 def test_an_object_vanishing_halfway_breaks_the_count_rule():
-    summary = physics_score(without_last_object_after(clip, 8) for clip in FAKES)
+    clips = [without_last_object_after(clip, 8) for clip in FAKES]
+    summary = physics_score(clips)
     assert summary["share_plausible"] <= 0.2
     assert summary["count_ok"] <= 0.2
+    assert summary["share_vanishing"] >= 0.95 and summary["share_appearing"] <= 0.1
+    assert score_clip(clips[0]).vanishing == 1
+
+
+def test_an_object_appearing_halfway_is_told_apart_from_one_vanishing():
+    clips = [without_last_object_after(clip, 8)[::-1] for clip in FAKES]  # played backwards
+    summary = physics_score(clips)
+    assert summary["count_ok"] <= 0.2
+    assert summary["share_appearing"] >= 0.95 and summary["share_vanishing"] <= 0.1
+    assert score_clip(clips[0]).appearing == 1
 
 
 def test_heavy_blur_breaks_the_edge_rule_and_lowers_sharpness():

@@ -102,6 +102,8 @@ class ClipScore:
     object_share: float  # share of the lit pixels in object blobs (1 when nothing is lit)
     min_clean_frames: int  # fewest clean observations of any object (0 without objects)
     missing_frames: int  # most frames any object is missing
+    appearing: int  # objects missing from the first frame that show up later
+    vanishing: int  # objects seen before the last frame and missing from it
     max_hue_shift: float  # degrees, largest deviation of an object's hue from its mean
     max_size_change: float  # largest |area / median area - 1|
     max_motion_residual: float  # pixels, largest deviation from constant-velocity motion
@@ -148,6 +150,7 @@ def score_clip(frames) -> ClipScore:
     motion_measured = measured and any(len(track.frames) >= 3 for track in tracks)
 
     missing = int((~objects.present).sum(axis=0).max(initial=0))
+    appearing, vanishing = _appearing_and_vanishing(objects.present)
     hue_shift = max((_hue_distance(t.hue, _circular_mean(t.hue)).max() for t in tracks),
                     default=0.0)
     size_change = max((np.abs(t.area / np.median(t.area) - 1).max() for t in tracks),
@@ -169,6 +172,8 @@ def score_clip(frames) -> ClipScore:
         object_share=objects.object_share,
         min_clean_frames=clean_frames,
         missing_frames=missing,
+        appearing=appearing,
+        vanishing=vanishing,
         max_hue_shift=float(hue_shift),
         max_size_change=float(size_change),
         max_motion_residual=float(residual),
@@ -180,8 +185,10 @@ def physics_score(clips: Iterable) -> dict[str, float]:
     """Score many clips (a batch [B, F, H, W, 3] / [B, F, 3, H, W] or any iterable of clips).
 
     Returns the share of clips passing all rules (`share_plausible`), the share passing each
-    rule (`scene_ok`, `count_ok`, `colour_ok`, `size_ok`, `motion_ok`, `edges_ok`) and the
-    mean number of objects found per clip (`mean_objects`)."""
+    rule (`scene_ok`, `count_ok`, `colour_ok`, `size_ok`, `motion_ok`, `edges_ok`), the
+    mean number of objects found per clip (`mean_objects`), and why objects fail to persist: the
+    share of clips where an object appears after the first frame (`share_appearing`) or vanishes
+    before the last (`share_vanishing`)."""
     scores = [score_clip(clip) for clip in clips]
     if not scores:
         raise FVDMInputError("physics_score needs at least one clip")
@@ -189,6 +196,8 @@ def physics_score(clips: Iterable) -> dict[str, float]:
     for rule in ("scene_ok", "count_ok", "colour_ok", "size_ok", "motion_ok", "edges_ok"):
         summary[rule] = float(np.mean([getattr(s, rule) for s in scores]))
     summary["mean_objects"] = float(np.mean([s.num_objects for s in scores]))
+    summary["share_appearing"] = float(np.mean([s.appearing > 0 for s in scores]))
+    summary["share_vanishing"] = float(np.mean([s.vanishing > 0 for s in scores]))
     return summary
 
 
@@ -246,6 +255,13 @@ def _find_objects(rgb: np.ndarray, background: np.ndarray, min_area: float) -> _
     colour = _assign_colours(hue, coloured, palette)
     blobs = _connected_components(colour)
     return _gather(blobs, colour, lit, brightness, hue, len(palette), min_area)
+
+
+def _appearing_and_vanishing(present: np.ndarray) -> tuple[int, int]:
+    """How many objects (columns of `present` [F, K]) are missing from the first frame, and how
+    many from the last: an object of the world is in every frame, so one missing at the start
+    appeared from nothing (or was hidden behind another) and one missing at the end vanished."""
+    return int((~present[0]).sum()), int((~present[-1]).sum())
 
 
 def _hue_and_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ METHODS = {
 METRIC_TITLES = {"psnr": "PSNR", "ssim": "SSIM", "plausible": "plausible", "sharpness": "sharpness", "fvd": "FVD"}
 RULE_TITLES = {"share_plausible": "Plausible", "scene_ok": "Scene", "count_ok": "Count", "colour_ok": "Colour",
                "size_ok": "Size", "motion_ok": "Motion", "edges_ok": "Edges"}
+PERSISTENCE_TITLES = {"share_appearing": "Appears", "share_vanishing": "Vanishes"}  # shares failing, not passing
 
 
 def to_markdown(result: dict) -> str:
@@ -144,13 +145,22 @@ def _rules_markdown(section: dict, titles: dict[str, str]) -> list[str]:
     entries = [(titles[task], METHODS[m], entry) for task, by_method in section["generation"].items()
                for m, entry in by_method.items()]
     entries.append(("–", METHODS["real"], section["real"]))
-    header = ["Task", "Method", *RULE_TITLES.values(), "Objects / clip"]
+    header = ["Task", "Method", *RULE_TITLES.values(), "Objects / clip", *PERSISTENCE_TITLES.values()]
     rows = [
         [task, method, *(_format("plausible", entry["physics"][rule]) for rule in RULE_TITLES),
-         f"{entry['physics']['mean_objects']:.2f}"]
+         f"{entry['physics']['mean_objects']:.2f}",
+         *(_format("plausible", entry["physics"].get(key)) for key in PERSISTENCE_TITLES)]
         for task, method, entry in entries
     ]
-    return ["#### Physics rules: share of clips passing each", "", *_table(header, rows, text_columns=2), ""]
+    return [
+        "#### Physics rules: share of clips passing each",
+        "",
+        *_table(header, rows, text_columns=2),
+        "",
+        "Appears / vanishes: share of clips where an object is missing from the first / the last frame "
+        "(it appeared from nothing or vanished; the world's objects stay in every frame).",
+        "",
+    ]
 
 
 def _fvd_markdown(section: dict, titles: dict[str, str]) -> list[str]:
