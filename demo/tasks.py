@@ -38,10 +38,11 @@ from fvdm.pipeline import MAX_FRAME_GUIDANCE, format_frames
 from fvdm.video_io import to_uint8
 
 TABLE_HEADERS = ["frame", "given", "start", "first", "last"]
-# The frame order (`fvdm.schedules.ORDERS`) each task runs in unless told: the pyramid where the
-# evaluation measured it better for the bundled FVDM (README, "Frame order"), together elsewhere.
+# The frame order (`fvdm.schedules.ORDERS`) each task runs in unless told: where the evaluation
+# measured an order better for the bundled FVDM (README, "Results": the sequential order keeps
+# objects whole, the pyramid predicts better), together elsewhere.
 DEFAULT_ORDERS = {
-    "generate": "together", "image_to_video": "pyramid", "interpolate": "together", "predict": "pyramid",
+    "generate": "sequential", "image_to_video": "sequential", "interpolate": "together", "predict": "pyramid",
     "long": "together",
 }
 log = logging.getLogger("fvdm.app")
@@ -59,6 +60,12 @@ def counted(number: int, noun: str, plural: str | None = None) -> str:
 
 def plan_size(plan: schedules.Plan) -> str:
     return f"{counted(plan.num_frames, 'frame')} x {counted(plan.num_steps, 'step')}"
+
+
+def plan_summary(plan: schedules.Plan) -> str:
+    """The plan's size, and its steps per frame where that differs (the sequential order)."""
+    per_frame = schedules.task_steps(plan)
+    return plan_size(plan) if per_frame == plan.num_steps else f"{plan_size(plan)} ({per_frame} per frame)"
 
 
 class ClientLeft(Exception):
@@ -187,7 +194,7 @@ class Tasks:
     ) -> str:
         """How the models sample `plan`, each its own way: "DDPM", "DDPM, frame guidance 2", or
         "DDIM / DDPM" when compared models differ; ", frames together" for the models in `together`,
-        which ran the task with its frames together instead of in the plan's pyramid order."""
+        which ran the task with its frames together instead of in the plan's pyramid or sequential order."""
         return " / ".join(dict.fromkeys(
             self._sampler(label) + self._guidance_note(label, plan, frame_guidance)
             + (", frames together" if label in together else "")
@@ -196,7 +203,7 @@ class Tasks:
 
     def plan_for(self, label: str, plan: schedules.Plan) -> schedules.Plan:
         """The task plan model `label` runs: `plan`, or for a conventional model (which has one timestep
-        for all frames, so it cannot follow a pyramid) the same task with its frames together."""
+        for all frames, so it cannot follow a staggered order) the same task with its frames together."""
         if self.models.get(label).conditioning == "vectorized":
             return plan
         return schedules.reorder(plan, "together")
@@ -464,7 +471,7 @@ def finished_result(
     clip = render.captioned_panels(panels, ncols=ncols)
     given_note = f", given frames {list(plan.given)}" if plan.given else ""
     info = (
-        f"**Model** {models} · **seed** {seed} · **plan** {plan.name}: {plan_size(plan)}"
+        f"**Model** {models} · **seed** {seed} · **plan** {plan.name}: {plan_summary(plan)}"
         f"{given_note} · **sampler** {sampling} · sampled in {seconds:.2f} s"
     )
     return TaskResult(render.write_video(clip), render.write_gif(clip), info, plan, panels)

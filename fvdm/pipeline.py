@@ -421,7 +421,8 @@ class FVDMPipeline(DiffusionPipeline):
         fit in the model's `num_frames`). Without `init_frames` the first window is unconditional;
         with them (an image to start from, or the tail of an earlier video to extend), their last
         frames are the first context and are not repeated in the output. Stops after `total_frames` new frames.
-        `order` is how each window's new frames descend: "together" or "pyramid" (`schedules.ORDERS`).
+        `order` is how each window's new frames descend: "together", "pyramid" or "sequential"
+        (`schedules.ORDERS`).
         """
         if not 1 <= context_frames < self.num_frames:
             raise FVDMInputError(f"context frames must be between 1 and {self.num_frames - 1}; got {context_frames}")

@@ -42,7 +42,7 @@ def test_generate(client, app_server):
     video, gif, info = client.predict(model, other, 2, 7, 3, "none", 1, api_name="/generate")
     assert frames_of(video) == 16
     assert video.endswith(".mp4") and gif.endswith(".gif")
-    assert "seed** 7" in info and "synchronous: 16 frames x 3 steps" in info
+    assert "seed** 7" in info and "synchronous, sequential: 16 frames x 18 steps (3 per frame)" in info  # the default order
     height, width = load_video(video).shape[1:3]
     assert height > 2 * 192 and width > 2 * 192  # two videos (columns) for each of two models (rows)
 
@@ -62,7 +62,10 @@ def test_image_to_video(client, app_server):
 def test_task_tabs_take_the_frame_order_last_and_default_to_the_demo_s(client, app_server):
     model, image = app_server.labels[0], handle_file(f"{EXAMPLES}/start-1.png")
     _, _, info = client.predict(model, "none", image, 0, 0, 6, api_name="/image_to_video")
-    assert "**plan** image_to_video, pyramid: 16 frames x 6 steps" in info  # the tab's default order
+    # The tab's default order: each frame over all 6 steps, starting 2 steps after the one before.
+    assert "**plan** image_to_video, sequential: 16 frames x 34 steps (6 per frame)" in info
+    _, _, info = client.predict(model, "none", image, 0, 0, 6, 0, "pyramid", api_name="/image_to_video")
+    assert "**plan** image_to_video, pyramid: 16 frames x 6 steps" in info
     _, _, info = client.predict(model, "none", image, 0, 0, 6, 0, "together", api_name="/image_to_video")
     assert "**plan** image_to_video: 16 frames x 6 steps" in info
     _, _, info = client.predict(model, "none", 1, 0, 6, "none", 1, "pyramid", api_name="/generate")
@@ -129,7 +132,7 @@ def test_plan_preview_draws_valid_plans_and_explains_invalid_ones(client):
         ("/image_to_video", ("start", 0, 0, 3, 0.5), r"Frame guidance must be 0 \(the model's own\) or a number"),
         ("/predict", ("clip", 4, 0, 3, 11), "Value 11 is greater than maximum value 10"),
         ("/predict", ("clip", 4, 0, 3, 0, "sideways"),
-         r"Value: 'sideways' .* is not in the list of choices: \['together', 'pyramid'\]"),
+         r"Value: 'sideways' .* is not in the list of choices: \['together', 'pyramid', 'sequential'\]"),
     ],
 )
 def test_bad_inputs_are_sentences_and_the_app_keeps_serving(client, app_server, tmp_path, endpoint, arguments, sentence):

@@ -155,7 +155,7 @@ def test_generate_several_videos_side_by_side_and_seeded(tasks, models):
     result = tasks.generate(model, None, 2, 5, 3)
     assert frame_count(result.video) == 16 and result.gif.endswith(".gif")
     assert [caption for caption, _ in result.panels] == [f"{short_name(model)} #1", f"{short_name(model)} #2"]
-    assert "seed** 5" in result.info and "synchronous: 16 frames x 3 steps" in result.info
+    assert "seed** 5" in result.info and "synchronous, sequential: 16 frames x 18 steps (3 per frame)" in result.info
     assert "**sampler** DDIM ·" in result.info  # model "a" samples with DDIM, "b" with DDPM
     again = tasks.generate(model, None, 2, 5, 3)
     np.testing.assert_array_equal(result.panels[0][1], again.panels[0][1])
@@ -173,29 +173,38 @@ def test_image_to_video_keeps_the_image_exactly_anywhere(tasks, models, image_fi
         np.testing.assert_array_equal(to_uint8(clip[5]), expected)
 
 
-def test_every_task_tab_runs_the_pyramid_order_it_is_given(tasks, models, image_file, clip_file):
+@pytest.mark.parametrize("order", ["pyramid", "sequential"])
+def test_every_task_tab_runs_the_frame_order_it_is_given(tasks, models, image_file, clip_file, order):
     model, _ = labels(models)
     steps = 6
     plans = {
-        "generate": tasks.generate(model, None, 1, 0, steps, None, 1.0, "pyramid").plan,
-        "i2v": tasks.image_to_video(model, None, image_file, 2, 0, steps, None, "pyramid").plan,
-        "interpolate": tasks.interpolate(model, None, None, None, clip_file, 2, 6, 0, steps, None, "pyramid").plan,
-        "predict": tasks.predict(model, None, clip_file, 4, 0, steps, None, "pyramid").plan,
+        "generate": tasks.generate(model, None, 1, 0, steps, None, 1.0, order).plan,
+        "i2v": tasks.image_to_video(model, None, image_file, 2, 0, steps, None, order).plan,
+        "interpolate": tasks.interpolate(model, None, None, None, clip_file, 2, 6, 0, steps, None, order).plan,
+        "predict": tasks.predict(model, None, clip_file, 4, 0, steps, None, order).plan,
     }
-    assert plans["generate"] == schedules.synchronous(16, steps, order="pyramid")
-    assert plans["i2v"] == schedules.image_to_video(16, steps, given=(2,), order="pyramid")
-    assert plans["interpolate"] == schedules.interpolation(10, steps, context=2, order="pyramid")
-    assert plans["predict"] == schedules.prediction(16, steps, context=4, order="pyramid")
-    assert tasks.long_plan(model, steps, 8, 4, "pyramid") == schedules.prediction(12, steps, context=8, order="pyramid")
-    result = tasks.image_to_video(model, None, image_file, 2, 0, steps, None, "pyramid")
-    assert "**plan** image_to_video, pyramid: 16 frames x 6 steps" in result.info
+    assert plans["generate"] == schedules.synchronous(16, steps, order=order)
+    assert plans["i2v"] == schedules.image_to_video(16, steps, given=(2,), order=order)
+    assert plans["interpolate"] == schedules.interpolation(10, steps, context=2, order=order)
+    assert plans["predict"] == schedules.prediction(16, steps, context=4, order=order)
+    assert tasks.long_plan(model, steps, 8, 4, order) == schedules.prediction(12, steps, context=8, order=order)
+    result = tasks.image_to_video(model, None, image_file, 2, 0, steps, None, order)
+    size = {"pyramid": "6 steps", "sequential": "34 steps (6 per frame)"}[order]
+    assert f"**plan** image_to_video, {order}: 16 frames x {size}" in result.info
     np.testing.assert_array_equal(to_uint8(result.panels[0][1][2]), read_image(image_file, 32, "x"))
     together = tasks.image_to_video(model, None, image_file, 2, 0, steps, None, "together")
     assert not np.array_equal(together.panels[0][1], result.panels[0][1])
-    updates = list(tasks.long_video(model, None, 8, 8, 4, 0, steps, order="pyramid"))
+    updates = list(tasks.long_video(model, None, 8, 8, 4, 0, steps, order=order))
     assert len(updates[-1].frames) == 8
-    with pytest.raises(FVDMInputError, match="The frame order must be one of together, pyramid; got 'sideways'"):
+    with pytest.raises(FVDMInputError, match="The frame order must be one of together, pyramid, sequential; got 'sideways'"):
         tasks.predict(model, None, clip_file, 4, 0, steps, None, "sideways")
+
+
+def test_image_to_video_defaults_to_the_sequential_order(tasks, models, image_file):
+    model, _ = labels(models)
+    result = tasks.image_to_video(model, None, image_file, 0, 0, 4)
+    assert result.plan == schedules.image_to_video(16, 4, order="sequential")
+    assert tasks.image_to_video_plan(model, 4) == result.plan
 
 
 def test_frame_guidance_is_the_model_s_own_unless_asked(tasks, models, image_file):
@@ -233,6 +242,8 @@ def test_the_conventional_baseline_runs_a_pyramid_task_with_its_frames_together(
     pyramid = schedules.image_to_video(16, 6, order="pyramid")
     assert bundled.plan_for(fvdm, pyramid) == pyramid
     assert bundled.plan_for(baseline, pyramid) == schedules.image_to_video(16, 6)
+    sequential = schedules.image_to_video(16, 6, order="sequential")  # 34 steps, 6 per frame
+    assert bundled.plan_for(baseline, sequential) == schedules.image_to_video(16, 6)
     updates = list(bundled.long_video(baseline, None, 4, 8, 4, 0, 6, order="pyramid"))
     assert ", frames together ·" in updates[-1].info
 

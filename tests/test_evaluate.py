@@ -84,7 +84,7 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
     assert (config["sampler"], config["eta"]) == ("ddim", 0.0)
     synthetic = report["synthetic"]
     assert synthetic["reconstruction"].keys() == {
-        "interpolation_k1", "interpolation_k2", "prediction", "prediction_pyramid"
+        "interpolation_k1", "interpolation_k2", "prediction", "prediction_pyramid", "prediction_sequential"
     }
     assert synthetic["reconstruction"]["interpolation_k2"].keys() == {"fvdm", "conventional", "cross_fade"}
     assert synthetic["reconstruction"]["prediction"].keys() == {"fvdm", "conventional", "repeat_last"}
@@ -106,7 +106,8 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
         expected = recon["prediction_pyramid"][method]["ssim"]["mean"] - recon["prediction"][method]["ssim"]["mean"]
         assert difference["ssim"]["mean"] == pytest.approx(expected, abs=1e-5) and difference["ssim"]["n"] == 3
     assert synthetic["generation"].keys() == {
-        "image_to_video", "unconditional", "image_to_video_pyramid", "unconditional_pyramid"
+        "image_to_video", "unconditional", "image_to_video_pyramid", "unconditional_pyramid",
+        "image_to_video_sequential", "unconditional_sequential",
     }
     for entries in synthetic["generation"].values():
         assert entries.keys() == {"fvdm", "conventional"}
@@ -142,8 +143,9 @@ def test_cli_on_a_video_folder_with_fvd_and_bf16_and_no_baseline(model_dirs, tin
     write_video_folder(folder, count=3, split="eval", fmt="gif")
     report, markdown = _run_cli(tmp_path, "--model", str(model_dirs / "fvdm"), "--video-folder", str(folder),
                                 "--i3d", str(tiny_i3d), "--bf16", "--tasks", "prediction,image_to_video",
-                                "--sampler", "ddpm")
+                                "--sampler", "ddpm", "--orders", "together,pyramid")
 
+    assert report["config"]["orders"] == ["together", "pyramid"]
     assert report["config"]["autocast"] == "bfloat16" and report["config"]["baseline"] is None
     assert report["config"]["sampler"] == "ddpm" and "2 DDPM sampling steps" in markdown
     assert report["config"]["eta"] == 0.0
@@ -163,16 +165,29 @@ def test_cli_on_a_video_folder_with_fvd_and_bf16_and_no_baseline(model_dirs, tin
     assert "Conventional" not in markdown and "### Video folder" in markdown and "#### FVD" in markdown
 
 
-def test_tasks_run_both_frame_orders_at_the_same_steps_except_interpolation():
+def test_tasks_run_every_frame_order_at_the_same_steps_per_frame_except_interpolation():
     tasks = {task.name: task.plan for task in build_tasks(["image_to_video", "unconditional", "prediction"], 16, 25)}
     assert list(tasks) == [
-        "prediction", "prediction_pyramid", "image_to_video", "unconditional", "image_to_video_pyramid",
-        "unconditional_pyramid",
+        "prediction", "prediction_pyramid", "prediction_sequential", "image_to_video", "unconditional",
+        "image_to_video_pyramid", "unconditional_pyramid", "image_to_video_sequential", "unconditional_sequential",
     ]
-    assert tasks["prediction_pyramid"] == schedules.prediction(16, 25, context=4, order="pyramid")
-    assert tasks["image_to_video_pyramid"] == schedules.image_to_video(16, 25, order="pyramid")
-    assert tasks["unconditional_pyramid"] == schedules.synchronous(16, 25, order="pyramid")
-    assert {plan.num_steps for plan in tasks.values()} == {25}
+    for order in ("pyramid", "sequential"):
+        assert tasks[f"prediction_{order}"] == schedules.prediction(16, 25, context=4, order=order)
+        assert tasks[f"image_to_video_{order}"] == schedules.image_to_video(16, 25, order=order)
+        assert tasks[f"unconditional_{order}"] == schedules.synchronous(16, 25, order=order)
+    assert {schedules.task_steps(plan) for plan in tasks.values()} == {25}
+    assert {plan.num_steps for name, plan in tasks.items() if not name.endswith("sequential")} == {25}
+
+
+def test_tasks_run_only_the_frame_orders_asked_for():
+    tasks = build_tasks(["image_to_video", "interpolation"], 16, 5, orders=["sequential", "together"])
+    assert [task.name for task in tasks] == [
+        "interpolation_k1", "interpolation_k2", "image_to_video", "image_to_video_sequential",
+    ]
+    with pytest.raises(FVDMInputError, match="orders must be among together, pyramid, sequential; got sideways"):
+        build_tasks(["image_to_video"], 16, 5, orders=["sideways"])
+    with pytest.raises(FVDMInputError, match="orders must be among"):
+        build_tasks(["image_to_video"], 16, 5, orders=[])
 
 
 def test_real_clips_are_plausible_and_noise_is_not(model_dirs):

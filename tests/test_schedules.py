@@ -223,6 +223,31 @@ def test_pyramid_order_starts_the_generated_frames_in_turn_within_the_same_steps
     assert all(plan.timesteps[0, frame] == together.timesteps[0, frame] for frame in generated)
 
 
+@pytest.mark.parametrize("builder, options, given", TASK_BUILDS)
+@pytest.mark.parametrize("num_steps", [1, 2, 5, 25])
+def test_sequential_order_gives_every_frame_all_the_steps_starting_as_the_one_before_is_part_done(
+    builder, options, given, num_steps
+):
+    together = schedules.BUILDERS[builder](num_frames=10, num_steps=num_steps, **options)
+    plan = schedules.BUILDERS[builder](num_frames=10, num_steps=num_steps, order="sequential", **options)
+    generated = [f for f in range(10) if f not in given]
+    lag = max(1, round(schedules.SEQUENTIAL_LAG * num_steps))
+    assert plan.name == f"{together.name}, sequential" and plan.given == together.given
+    assert plan.num_steps == num_steps + lag * (len(generated) - 1)
+    assert schedules.task_steps(plan) == num_steps and schedules.task_steps(together) == num_steps
+    for rank, frame in enumerate(generated):
+        assert active_steps(plan, frame) == list(range(rank * lag, rank * lag + num_steps))
+        assert plan.timesteps[0, frame] == together.timesteps[0, frame] and plan.timesteps[-1, frame] == 0
+    for frame in given:
+        assert set(plan.timesteps[:, frame].tolist()) == {int(together.timesteps[0, frame])}
+
+
+def test_sequential_order_at_25_steps_is_the_autoregressive_plan_of_lag_ten():
+    plan = schedules.image_to_video(num_frames=16, num_steps=25, order="sequential")
+    assert plan.num_steps == 165
+    assert torch.equal(plan.timesteps, schedules.autoregressive(16, 25, lag=10, given=(0,)).timesteps)
+
+
 def test_pyramid_order_with_enough_steps_is_the_autoregressive_plan_of_lag_one():
     plan = schedules.image_to_video(num_frames=16, num_steps=25, order="pyramid")
     assert torch.equal(plan.timesteps, schedules.autoregressive(16, 11, lag=1, given=(0,)).timesteps)
@@ -238,6 +263,10 @@ def test_reorder_turns_a_task_plan_into_the_same_task_in_the_other_order(builder
     assert schedules.reorder(together, "pyramid") == pyramid
     assert schedules.reorder(pyramid, "together") == together
     assert schedules.reorder(together, "together") == together
+    sequential = schedules.BUILDERS[builder](num_frames=10, num_steps=12, order="sequential", **options)
+    assert schedules.reorder(together, "sequential") == sequential
+    assert schedules.reorder(sequential, "together") == together  # 12 steps per frame again
+    assert schedules.reorder(sequential, "pyramid") == pyramid
 
 
 def test_reorder_refuses_plans_that_are_not_a_task_s():

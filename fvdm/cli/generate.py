@@ -76,8 +76,9 @@ def add_parser(commands) -> None:
         [t for t in TASKS if t != "custom"],
         "--order",
         choices=schedules.ORDERS,
-        help="how the generated frames descend: all together (default), or pyramid: one after the other, first "
-        "to last, in the same number of steps",
+        help="how the generated frames descend: all together (default); pyramid: one after the other, first "
+        "to last, in the same number of steps; or sequential: each over all --steps, starting when the one "
+        f"before it is {schedules.SEQUENTIAL_LAG * 100:.0f}%% down (more steps, objects stay whole more often)",
     )
     sub.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, metavar="N", help="default: %(default)s")
     sub.add_argument("--num-videos", type=int_in(1, MAX_VIDEOS), default=1, metavar="N", help="default: %(default)s")

@@ -15,6 +15,7 @@ from fvdm.errors import FVDMInputError
 from fvdm.loading import load_pipeline
 from fvdm.pipeline import FVDMPipeline
 from fvdm.scheduler import SAMPLERS
+from fvdm.schedules import ORDERS
 from training.evaluate.report import evaluate
 from training.evaluate.tasks import TASKS
 
@@ -35,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--video-folder", help="also evaluate on clips from this folder of videos")
     parser.add_argument("--i3d", help="I3D TorchScript file (e.g. i3d_torchscript.pt) to compute FVD; never downloaded")
     parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
+    parser.add_argument(
+        "--orders", default=",".join(ORDERS),
+        help=f"comma-separated frame orders of prediction, image to video and unconditional generation, among {','.join(ORDERS)}",
+    )
     parser.add_argument("--batch-size", type=int, default=16, help="clips sampled at once (default 16)")
     parser.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     parser.add_argument("--sampler", choices=SAMPLERS, help="sampling step for every model (default: the model's own)")
@@ -64,6 +69,7 @@ def run(args: argparse.Namespace) -> dict:
         long_frames=args.long_frames, long_clips=args.long_clips, video_folder=args.video_folder, i3d=args.i3d,
         autocast_dtype=torch.bfloat16 if args.bf16 else None, batch_size=args.batch_size,
         sampler=args.sampler, eta=args.eta, frame_guidance=args.frame_guidance,
+        orders=[order.strip() for order in args.orders.split(",") if order.strip()],
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")

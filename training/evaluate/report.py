@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from fvdm import schedules
 from fvdm.errors import FVDMInputError
 from fvdm.pipeline import FVDMPipeline
 from fvdm.scheduler import check_sampler
@@ -21,7 +22,7 @@ from training.evaluate.markdown import to_markdown
 from training.evaluate.quality import FVDScorer
 from training.evaluate.sampling import Sampler
 from training.evaluate.sections import evaluate_section
-from training.evaluate.tasks import TASKS, build_tasks
+from training.evaluate.tasks import TASKS, build_tasks, check_orders
 from training.fvd import load_detector
 from training.synthetic import eval_seed
 
@@ -42,6 +43,7 @@ def evaluate(
     sampler: str | None = None,
     eta: float = 0.0,
     frame_guidance: float | None = None,
+    orders: Sequence[str] = schedules.ORDERS,
 ) -> dict:
     """Evaluate `pipe` (and the conventional `baseline`, sampled with replacement) on `clips` held-out
     clips; see the module docstring. Returns the report: {"config", "synthetic", ["video_folder"],
@@ -52,6 +54,7 @@ def evaluate(
     sampled at once; `autocast_dtype` (e.g. torch.bfloat16) runs the model under autocast;
     `sampler` ("ddim" or "ddpm"; default: `pipe`'s own) and `eta` choose the sampling step, the
     same for every model; `frame_guidance` (default: `pipe`'s own) guides `pipe` towards its given frames.
+    Prediction, image-to-video and unconditional generation run in each frame order of `orders`.
     """
     started = time.perf_counter()
     tasks = _check_tasks(tasks)
@@ -61,7 +64,8 @@ def evaluate(
         raise FVDMInputError(f"eta must be at least 0; got {eta}")
     frame_guidance = pipe.resolve_frame_guidance(frame_guidance)
     frames, resolution = pipe.num_frames, pipe.resolution
-    sample_tasks = build_tasks(tasks, frames, steps)
+    orders = check_orders(orders)
+    sample_tasks = build_tasks(tasks, frames, steps, orders)
     truth = {"synthetic": synthetic_clips(clips, frames, resolution)}
     if video_folder is not None:
         truth["video_folder"] = video_folder_clips(video_folder, clips, frames, resolution)
@@ -72,7 +76,7 @@ def evaluate(
     models = {"fvdm": pipe} | ({"conventional": baseline} if baseline else {})
     runner = Sampler(models, seed, batch_size, autocast_dtype, sampler, eta, frame_guidance)
     result: dict = {"config": run_config(
-        pipe, baseline, clips=clips, steps=steps, seed=seed, tasks=list(tasks), long_frames=long_frames,
+        pipe, baseline, clips=clips, steps=steps, seed=seed, tasks=list(tasks), orders=list(orders), long_frames=long_frames,
         long_clips=long_clips, batch_size=batch_size, autocast=_optional_str(autocast_dtype), sampler=sampler, eta=eta,
         frame_guidance=frame_guidance, video_folder=_optional_str(video_folder), i3d=_optional_str(i3d),
         eval_seeds=[eval_seed(0), eval_seed(clips - 1)],

@@ -28,22 +28,25 @@ class Task:
     context: int = 0
 
 
-def build_tasks(tasks: Sequence[str], num_frames: int, steps: int) -> list[Task]:
+def build_tasks(
+    tasks: Sequence[str], num_frames: int, steps: int, orders: Sequence[str] = schedules.ORDERS
+) -> list[Task]:
     """The sampling tasks among `tasks` ("long" and "denoising" aside), for a model of `num_frames` frames.
 
     Interpolation runs with its generated frames together; prediction, image-to-video and
-    unconditional generation run in both frame orders (`schedules.ORDERS`), at the same number of
-    steps. Building every plan first means a model too short for a task fails before any sampling."""
+    unconditional generation run in each of `orders` (`schedules.ORDERS`), at `steps` steps per
+    frame. Building every plan first means a model too short for a task fails before any sampling."""
+    orders = check_orders(orders)
     built = []
     if "interpolation" in tasks:
         for k in INTERPOLATION_CONTEXTS:
             plan = _plan(schedules.interpolation, "interpolation", num_frames, steps, context=k)
             built.append(Task(f"interpolation_k{k}", plan, "cross_fade", k))
-    for order in schedules.ORDERS:
+    for order in orders:
         if "prediction" in tasks:
             plan = _plan(schedules.prediction, "prediction", num_frames, steps, context=PREDICTION_CONTEXT, order=order)
             built.append(Task(ordered("prediction", order), plan, "repeat_last", PREDICTION_CONTEXT))
-    for order in schedules.ORDERS:
+    for order in orders:
         if "image_to_video" in tasks:
             plan = _plan(schedules.image_to_video, "image_to_video", num_frames, steps, order=order)
             built.append(Task(ordered("image_to_video", order), plan))
@@ -51,6 +54,14 @@ def build_tasks(tasks: Sequence[str], num_frames: int, steps: int) -> list[Task]
             plan = _plan(schedules.synchronous, "unconditional", num_frames, steps, order=order)
             built.append(Task(ordered("unconditional", order), plan))
     return built
+
+
+def check_orders(orders: Sequence[str]) -> tuple[str, ...]:
+    """The known frame orders in `orders`, in the order of `schedules.ORDERS`."""
+    unknown = sorted(set(orders) - set(schedules.ORDERS))
+    if unknown or not orders:
+        raise FVDMInputError(f"orders must be among {', '.join(schedules.ORDERS)}; got {', '.join(orders) or 'none'}")
+    return tuple(order for order in schedules.ORDERS if order in orders)
 
 
 def ordered(task: str, order: str) -> str:
