@@ -22,7 +22,7 @@ from training.evaluate.markdown import to_markdown
 from training.evaluate.quality import FVDScorer
 from training.evaluate.sampling import Sampler
 from training.evaluate.sections import evaluate_section
-from training.evaluate.tasks import TASKS, build_tasks, check_orders
+from training.evaluate.tasks import TASKS, build_tasks, check_orders, check_tasks
 from training.fvd import load_detector
 from training.synthetic import eval_seed
 
@@ -57,7 +57,7 @@ def evaluate(
     Prediction, image-to-video and unconditional generation run in each frame order of `orders`.
     """
     started = time.perf_counter()
-    tasks = _check_tasks(tasks)
+    tasks = check_tasks(tasks)
     _check_inputs(pipe, baseline, tasks, long_frames, clips=clips, steps=steps, long_clips=long_clips, batch_size=batch_size)
     sampler = check_sampler(sampler or pipe.scheduler.config.sampler)
     if not eta >= 0:
@@ -96,14 +96,6 @@ def evaluate(
     result["timings"] = {**runner.timings, "total": round(time.perf_counter() - started, 3)}
     result["markdown"] = to_markdown(result)
     return result
-
-
-def _check_tasks(tasks: Sequence[str]) -> tuple[str, ...]:
-    """The known tasks in `tasks`, in the order of `TASKS`."""
-    unknown = sorted(set(tasks) - set(TASKS))
-    if unknown or not tasks:
-        raise FVDMInputError(f"tasks must be among {', '.join(TASKS)}; got {', '.join(tasks) or 'none'}")
-    return tuple(task for task in TASKS if task in tasks)
 
 
 def _check_inputs(

@@ -56,12 +56,22 @@ def build_tasks(
     return built
 
 
+def known_subset(values: Sequence[str], known: Sequence[str], what: str) -> tuple[str, ...]:
+    """`values` (at least one, each among `known`) in the order of `known`; `what` names them in the error."""
+    unknown = sorted(set(values) - set(known))
+    if unknown or not values:
+        raise FVDMInputError(f"{what} must be among {', '.join(known)}; got {', '.join(values) or 'none'}")
+    return tuple(value for value in known if value in values)
+
+
+def check_tasks(tasks: Sequence[str]) -> tuple[str, ...]:
+    """The known tasks in `tasks`, in the order of `TASKS`."""
+    return known_subset(tasks, TASKS, "tasks")
+
+
 def check_orders(orders: Sequence[str]) -> tuple[str, ...]:
     """The known frame orders in `orders`, in the order of `schedules.ORDERS`."""
-    unknown = sorted(set(orders) - set(schedules.ORDERS))
-    if unknown or not orders:
-        raise FVDMInputError(f"orders must be among {', '.join(schedules.ORDERS)}; got {', '.join(orders) or 'none'}")
-    return tuple(order for order in schedules.ORDERS if order in orders)
+    return known_subset(orders, schedules.ORDERS, "orders")
 
 
 def ordered(task: str, order: str) -> str:
