@@ -1,7 +1,8 @@
 """CPU (or GPU) time to sample one 16-frame video with the bundled model: fp32 against bf16 autocast,
 DDIM against DDPM steps, image-to-video with and without guidance towards the given frame, and in
 every frame order (the pyramid takes the same number of steps, so it should cost the same; the
-sequential order, the demo's image-to-video default, takes 165 steps where the others take 25).
+sequential order, the demo's default for Generate and Image to video, takes 165 steps for image to
+video and 175 unconditionally where the others take 25).
 
     python -m benchmarks.sampling [--model fvdm] [--steps 25] [--repeats 5] [--threads N]
 
