@@ -111,6 +111,42 @@ def test_ptss_timesteps_are_uniform_in_both_kinds():
         assert torch.allclose(counts, torch.full((10,), 0.1), atol=0.01)
 
 
+
+def test_ptss_ramps_rise_along_the_clip_with_the_plans_slopes():
+    torch.manual_seed(3)
+    t = trainer.sample_ramps(4000, 16, 1000)
+    assert t.dtype == torch.long and t.min() >= 0 and t.max() <= 999
+    assert (t[:, 1:] >= t[:, :-1]).all()  # earlier frames are never noisier
+    rising = t[:, 1:] - t[:, :-1]
+    inside = (t[:, 1:] > 0) & (t[:, :-1] < 999)  # steps the clamps leave alone
+    slopes = rising[inside & (t[:, :-1] > 0) & (t[:, 1:] < 999)].float()
+    assert slopes.min() >= 1000 / 16 - 1 and slopes.max() <= 500 + 1  # from the pyramid's to past the sequential's
+    mixed = (t == 0).any(dim=1) & (t == 999).any(dim=1)
+    assert 0.2 < mixed.float().mean() < 0.9  # clean frames before pure noise, as a plan has them mid-way
+    assert (t[:, 0] == 0).float().mean() > 0.3 and (t[:, -1] == 999).float().mean() > 0.3  # the start moves the ramp along
+
+
+@pytest.mark.parametrize("mode", ["batch", "sample"])
+def test_ptss_ramp_share_replaces_independent_draws(mode):
+    torch.manual_seed(4)
+    draws = [trainer.sample_timesteps(8, 16, 1000, 0.5, mode, ramp_p=0.5) for _ in range(800)]
+    t = torch.cat(draws)
+    per_frame = independent_rows(t)
+    ramp = per_frame & (t[:, 1:] >= t[:, :-1]).all(dim=1)  # an independent row rises by chance ~1e-13
+    assert abs(per_frame.float().mean().item() - 0.5) < 0.05
+    assert abs(ramp.float().mean().item() - 0.25) < 0.05
+    if mode == "batch":  # one coin for the kind of the whole batch, too
+        assert all(len(set(ramp[i * 8:(i + 1) * 8].tolist())) == 1 for i in range(800))
+
+
+def test_ptss_without_ramps_keeps_the_random_stream():
+    torch.manual_seed(5)
+    before = trainer.sample_timesteps(16, 8, 1000, 0.3, "sample")
+    torch.manual_seed(5)
+    assert torch.equal(trainer.sample_timesteps(16, 8, 1000, 0.3, "sample", ramp_p=0.0), before)
+    torch.manual_seed(5)
+    assert not torch.equal(trainer.sample_timesteps(16, 8, 1000, 0.3, "sample", ramp_p=1.0), before)
+
 def given_pattern(row: torch.Tensor) -> str:
     """Which of sample_given_frames' patterns a row of given flags is ("none" when nothing is given)."""
     frames, count = row.numel(), int(row.sum())
@@ -185,6 +221,34 @@ def test_given_frames_enter_clean_at_t0_and_are_left_out_of_the_loss():
     assert loss_with(shift(lambda g: g.float())) == pytest.approx(plain, rel=1e-6)
     assert loss_with(shift(lambda g: (~g).float())) > plain + 1000
 
+
+
+def test_frames_a_ramp_leaves_at_t0_are_out_of_the_loss():
+    """Ramps leave frames at t = 0, where the target cannot be seen: what the model answers there
+    does not count, while an answer changed on a frame with noise does."""
+    config = load_config(TINY, ["ptss.p=1.0", "ptss.ramp_p=1.0", "diffusion.prediction_type=v_prediction"])
+    scheduler = trainer.build_scheduler(config.diffusion)
+    model = FVDMTransformer(sample_size=8, num_frames=8, in_channels=3, hidden_size=32, depth=2, num_heads=2,
+                            patch_size=4)
+    x0 = torch.rand(16, 8, 3, 8, 8) * 2 - 1
+    seen = {}
+
+    def loss_with(shift_where=None) -> float:
+        torch.manual_seed(6)
+        handles = [model.register_forward_pre_hook(lambda module, args: seen.update(t=args[1]))]
+        if shift_where:
+            handles.append(model.register_forward_hook(
+                lambda module, args, output: output + 100.0 * shift_where(seen["t"]).float()[:, :, None, None, None]))
+        try:
+            return trainer.diffusion_loss(model, scheduler, x0, None, config).item()
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    plain = loss_with()
+    assert (seen["t"] == 0).any() and (seen["t"] > 0).any()
+    assert loss_with(lambda t: t == 0) == pytest.approx(plain, rel=1e-6)
+    assert loss_with(lambda t: t > 0) > plain + 1000
 
 def test_label_dropout_uses_the_null_class():
     torch.manual_seed(0)
@@ -289,6 +353,7 @@ def test_overrides_are_parsed_and_type_checked():
     ("ptss.mode=frame", "ptss.mode must be one of batch, sample"),
     ("ptss.p=1.5", r"ptss.p must lie in \[0, 1\]"),
     ("ptss.given_p=-0.1", r"ptss.given_p must lie in \[0, 1\]"),
+    ("ptss.ramp_p=1.5", r"ptss.ramp_p must lie in \[0, 1\]"),
     ("diffusion.frame_guidance=0.5", r"diffusion.frame_guidance must lie in \[1, 10\]"),
     ("data.kind=folder", "needs data.root"),
     ("lr=1", "must look like section.key=value"),
@@ -376,7 +441,7 @@ def test_the_exported_pipeline_loads_and_generates(tiny_run):
     assert front["library_name"] == "diffusers" and front["license"] == "apache-2.0" and "fvdm" in front["tags"]
     assert "8 steps" in card and "p = 0.2" in card and "bouncing-shapes" in card and "DDPM by default" in card
     assert "guidance 2 towards the given frames" in card
-    assert 'schedules.image_to_video(num_frames=4, num_steps=25, order="pyramid")' in card and "replacement" not in card
+    assert 'schedules.image_to_video(num_frames=4, num_steps=25, order="sequential")' in card and "replacement" not in card
 
 
 def test_the_unet_backbone_trains_resumes_and_exports_a_unet_pipeline(tmp_path):
@@ -452,18 +517,19 @@ def test_loss_goes_down_when_overfitting_a_few_clips(tmp_path):
     losses = [r["loss"] for r in read_log(run)]
     assert np.mean(losses[-2:]) < 0.7 * np.mean(losses[:2]), losses  # typically ~0.55
     export_run(run, tmp_path / "exported")
-    card = (tmp_path / "exported" / "README.md").read_text()  # a conventional model: replacement, no pyramid
-    assert 'seed=0, conditioning="replacement").frames\n' in card and "pyramid" not in card
+    card = (tmp_path / "exported" / "README.md").read_text()  # a conventional model: replacement, no order
+    assert 'seed=0, conditioning="replacement").frames\n' in card and "order=" not in card
 
 
 def test_every_option_at_once_trains(tmp_path):
     """Class labels with dropout, learned variance, v-prediction, accumulation, cosine warm-up, bf16,
-    given frames."""
+    given frames, timestep ramps."""
     run = run_training(
         tmp_path / "options", "model.class_conditional=true", "diffusion.learn_sigma=true",
         "diffusion.prediction_type=v_prediction", "optim.grad_accum=2", "optim.schedule=cosine",
         "optim.warmup_steps=2", "run.mixed_precision=bf16", "data.channels=1", "run.steps=3",
         "run.log_every=1", "run.preview_every=3", "model.gradient_checkpointing=true", "ptss.given_p=0.5",
+        "ptss.ramp_p=0.5",
     )
     assert all(math.isfinite(r["loss"]) for r in read_log(run))
     pipe = FVDMPipeline.from_pretrained(run / "pipeline")
@@ -474,6 +540,7 @@ def test_every_option_at_once_trains(tmp_path):
     assert load_video(run / "previews" / "step_0000003.gif").shape[0] == 8
     card = (run / "pipeline" / "README.md").read_text()
     assert "probabilistic timestep sampling with p = 0.2" in card and "given frames" in card and "a share 0.5" in card
+    assert "a share 0.5 of the per-frame draws are ramps" in card
 
 
 def test_training_on_a_video_folder_survives_bad_files(tmp_path, caplog):

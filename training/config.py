@@ -105,6 +105,9 @@ class PTSSConfig:
     # Share of clips trained the way the conditional tasks sample: some frames given clean at t = 0
     # (a prefix, both ends or scattered keyframes) and left out of the loss. 0 is the paper's PTSS.
     given_p: float = 0.0
+    # Share of the per-frame clips whose timesteps rise along the clip (earlier frames cleaner), the
+    # state the pyramid and sequential frame orders sample in; 0 draws only independent ones.
+    ramp_p: float = 0.0
 
 
 @dataclass
@@ -246,6 +249,7 @@ def check_config(config: TrainConfig) -> None:
     rules = [
         (0 <= config.ptss.p <= 1, "ptss.p must lie in [0, 1]"),
         (0 <= config.ptss.given_p <= 1, "ptss.given_p must lie in [0, 1]"),
+        (0 <= config.ptss.ramp_p <= 1, "ptss.ramp_p must lie in [0, 1]"),
         (0 <= m.class_dropout < 1, "model.class_dropout must lie in [0, 1)"),
         (m.backbone == "transformer" or not m.gradient_checkpointing,
          "model.gradient_checkpointing is for the transformer backbone only"),

@@ -147,12 +147,15 @@ def model_card(run_dir: Path, config: TrainConfig, pipe: FVDMPipeline, step: int
     objectives = []
     if ptss.p > 0:
         objectives.append(f"FVDM: probabilistic timestep sampling with p = {ptss.p} ({ptss.mode} mode)")
+    if ptss.p > 0 and ptss.ramp_p > 0:
+        objectives.append(f"a share {ptss.ramp_p} of the per-frame draws are ramps (earlier frames cleaner)")
     if ptss.given_p > 0:
         objectives.append(f"given frames (clean, at t = 0, out of the loss) in a share {ptss.given_p} of the clips")
     kind = "; ".join(objectives) or "conventional baseline: one shared timestep per clip (PTSS p = 0)"
-    # A model trained on per-frame timesteps follows a pyramid plan; a conventional one is given
-    # frames the standard zero-shot way, by replacement.
-    plan_options = ', order="pyramid"' if objectives else ""
+    # A model trained on per-frame timesteps makes one frame after another (the order that keeps
+    # objects whole, README "Results"); a conventional one is given frames the standard zero-shot
+    # way, by replacement.
+    plan_options = ', order="sequential"' if objectives else ""
     call_options = "" if objectives else ', conditioning="replacement"'
     space = f"latents of the VAE `{config.data.vae}`" if config.data.vae else "pixels"
     front_matter = {

@@ -56,21 +56,43 @@ logger = get_logger(__name__)
 
 
 def sample_timesteps(
-    batch: int, frames: int, num_timesteps: int, p: float, mode: str = "batch", device: torch.device | str = "cpu"
+    batch: int, frames: int, num_timesteps: int, p: float, mode: str = "batch", device: torch.device | str = "cpu",
+    ramp_p: float = 0.0,
 ) -> torch.Tensor:
     """Probabilistic timestep sampling (PTSS, the FVDM paper): integer timesteps [batch, frames].
 
-    With probability `p` a clip gets independent per-frame timesteps t_f ~ U{0..T-1} (what teaches
-    the model that frames may sit at different noise levels); otherwise one t ~ U{0..T-1} is
-    repeated over all its frames (the usual synchronized video diffusion objective, which
-    unconditional generation needs). mode "batch" flips one coin for the whole batch, as the
-    official trainer does; "sample" flips one per clip. Both kinds are drawn every time so that
-    the random stream does not depend on the coin.
+    With probability `p` a clip gets per-frame timesteps: independent t_f ~ U{0..T-1} (what teaches
+    the model that frames may sit at different noise levels), or, for a share `ramp_p` of those
+    clips, a ramp (`sample_ramps`). Otherwise one t ~ U{0..T-1} is repeated over all its frames
+    (the usual synchronized video diffusion objective, which unconditional generation needs).
+    mode "batch" flips one coin for the whole batch, as the official trainer does; "sample" flips
+    one per clip. Both kinds are drawn every time so that the random stream does not depend on the
+    coin; ramps are drawn only when `ramp_p` > 0, so runs without them keep their stream.
     """
     independent = torch.randint(0, num_timesteps, (batch, frames), device=device)
     shared = torch.randint(0, num_timesteps, (batch, 1), device=device).expand(batch, frames)
     coins = torch.rand(1 if mode == "batch" else batch, device=device) < p
+    if ramp_p > 0:
+        ramps = sample_ramps(batch, frames, num_timesteps, device)
+        ramp_coins = torch.rand(1 if mode == "batch" else batch, device=device) < ramp_p
+        independent = torch.where(ramp_coins[:, None], ramps, independent)
     return torch.where(coins[:, None], independent, shared)
+
+
+def sample_ramps(batch: int, frames: int, num_timesteps: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Timesteps [batch, frames] that rise along the clip: earlier frames cleaner.
+
+    t_f = clamp(start + slope * f, 0, T - 1) with slope ~ U(T / frames, T / 2) per frame and a
+    start ~ U(-slope (frames - 1), T - 1), so that the ramp may sit anywhere along the clip. That is a
+    time slice through the pyramid (about T / 11 per frame at 25 steps) and sequential (0.4 T per
+    frame) sampling plans, the state in which each frame must follow the cleaner ones before it,
+    and one that independent draws essentially never produce.
+    """
+    slope = num_timesteps * (1 / frames + (0.5 - 1 / frames) * torch.rand(batch, 1, device=device))
+    low, high = -slope * (frames - 1), torch.full_like(slope, num_timesteps - 1)
+    start = low + (high - low) * torch.rand(batch, 1, device=device)
+    ramp = start + slope * torch.arange(frames, device=device)
+    return ramp.round().clamp(0, num_timesteps - 1).long()
 
 
 def drop_labels(labels: torch.Tensor, null_class: int, p: float) -> torch.Tensor:
@@ -103,11 +125,15 @@ def sample_given_frames(batch: int, frames: int, p: float, device: torch.device 
 def diffusion_loss(
     model: torch.nn.Module, scheduler: FVDMScheduler, x0: torch.Tensor, labels: torch.Tensor | None, config: TrainConfig
 ) -> torch.Tensor:
-    """MSE between the model's prediction and the scheduler's target (noise or v) over the frames to
-    generate: given frames (`ptss.given_p`) go in clean at t = 0, as the pipeline holds them, and
-    there is nothing to learn from them."""
+    """MSE between the model's prediction and the scheduler's target (noise or v) over the frames
+    with noise in them: given frames (`ptss.given_p`) go in clean at t = 0, as the pipeline holds
+    them, and a frame at t = 0 has nothing to learn from (its target, the noise or v = the noise,
+    cannot be seen in it); the ramps of `ptss.ramp_p` leave many frames there, as a plan leaves
+    the frames it has finished."""
     batch, frames, channels = x0.shape[:3]
-    t = sample_timesteps(batch, frames, len(scheduler), config.ptss.p, config.ptss.mode, x0.device)
+    t = sample_timesteps(
+        batch, frames, len(scheduler), config.ptss.p, config.ptss.mode, x0.device, config.ptss.ramp_p
+    )
     given = sample_given_frames(batch, frames, config.ptss.given_p, x0.device)
     t = t.masked_fill(given, 0)
     noise = torch.randn_like(x0)
@@ -119,8 +145,8 @@ def diffusion_loss(
         per_frame = per_frame + variational_bound(scheduler, x0, x_t, t, prediction.detach(), output[:, :, channels:])
     if config.diffusion.loss_weighting == "min_snr":
         per_frame = per_frame * min_snr_weight(scheduler, t, config.diffusion.min_snr_gamma)
-    generated = (~given).float()
-    return (per_frame * generated).sum() / generated.sum()
+    noisy = (t > 0).float()
+    return (per_frame * noisy).sum() / noisy.sum().clamp(min=1)
 
 
 def min_snr_weight(scheduler: FVDMScheduler, t: torch.Tensor, gamma: float) -> torch.Tensor:
