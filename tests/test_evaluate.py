@@ -190,6 +190,21 @@ def test_tasks_run_only_the_frame_orders_asked_for():
         build_tasks(["image_to_video"], 16, 5, orders=[])
 
 
+
+def test_long_videos_follow_the_long_order():
+    pipe = _tiny_pipeline(0)
+    randomize(pipe.transformer)  # fresh models always output 0
+    sampler = Sampler({"fvdm": pipe}, seed=0, batch_size=1)
+    together = sampler.sample_long("fvdm", 1, 24, 8, 2)
+    sequential = sampler.sample_long("fvdm", 1, 24, 8, 2, "sequential")
+    assert together.shape == sequential.shape == (1, 24, 32, 32, 3)
+    assert not np.allclose(together[:, 16:], sequential[:, 16:])  # another plan for the window after the first
+    report = evaluate(pipe, clips=1, steps=2, tasks=["long"], long_frames=32, long_clips=1, long_order="sequential")
+    assert report["config"]["long_order"] == report["synthetic"]["long"]["order"] == "sequential"
+    assert "8 context frames, each window sequential)" in report["markdown"]
+    with pytest.raises(FVDMInputError, match="long_order must be among together, pyramid, sequential; got upward"):
+        evaluate(pipe, clips=1, tasks=["long"], long_order="upward")
+
 def test_real_clips_are_plausible_and_noise_is_not(model_dirs):
     pipe = FVDMPipeline.from_pretrained(model_dirs / "fvdm")
     report = evaluate(pipe, clips=4, steps=1, tasks=["unconditional"], batch_size=4)

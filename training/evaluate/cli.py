@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--orders", default=",".join(ORDERS),
         help=f"comma-separated frame orders of prediction, image to video and unconditional generation, among {','.join(ORDERS)}",
     )
+    parser.add_argument(
+        "--long-order", default="together", choices=ORDERS, help="frame order of each long-video window (default together)"
+    )
     parser.add_argument("--batch-size", type=int, default=16, help="clips sampled at once (default 16)")
     parser.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     parser.add_argument("--sampler", choices=SAMPLERS, help="sampling step for every model (default: the model's own)")
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> dict:
         long_frames=args.long_frames, long_clips=args.long_clips, video_folder=args.video_folder, i3d=args.i3d,
         autocast_dtype=torch.bfloat16 if args.bf16 else None, batch_size=args.batch_size,
         sampler=args.sampler, eta=args.eta, frame_guidance=args.frame_guidance,
-        orders=[order.strip() for order in args.orders.split(",") if order.strip()],
+        orders=[order.strip() for order in args.orders.split(",") if order.strip()], long_order=args.long_order,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")

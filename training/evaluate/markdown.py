@@ -224,12 +224,19 @@ def _drift_markdown(long: dict) -> list[str]:
     return [
         (
             f"#### Long video: share of plausible clips per {window}-frame window "
-            f"({long['clips']} videos of {long['frames']} frames, {long['context']} context frames)"
+            f"({long['clips']} videos of {long['frames']} frames, {long['context']} context frames"
+            f"{_long_order_note(long)})"
         ),
         "",
         *_table(["Method", *spans], rows),
         "",
     ]
+
+
+def _long_order_note(long: dict) -> str:
+    """How the windows descended; reports from before the option have no order (they were together)."""
+    order = long.get("order", "together")
+    return "" if order == "together" else f", each window {order}"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> list[str]:

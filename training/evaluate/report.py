@@ -22,7 +22,7 @@ from training.evaluate.markdown import to_markdown
 from training.evaluate.quality import FVDScorer
 from training.evaluate.sampling import Sampler
 from training.evaluate.sections import evaluate_section
-from training.evaluate.tasks import TASKS, build_tasks, check_orders, check_tasks
+from training.evaluate.tasks import TASKS, build_tasks, check_orders, check_tasks, known_subset
 from training.fvd import load_detector
 from training.synthetic import eval_seed
 
@@ -44,6 +44,7 @@ def evaluate(
     eta: float = 0.0,
     frame_guidance: float | None = None,
     orders: Sequence[str] = schedules.ORDERS,
+    long_order: str = "together",
 ) -> dict:
     """Evaluate `pipe` (and the conventional `baseline`, sampled with replacement) on `clips` held-out
     clips; see the module docstring. Returns the report: {"config", "synthetic", ["video_folder"],
@@ -54,7 +55,8 @@ def evaluate(
     sampled at once; `autocast_dtype` (e.g. torch.bfloat16) runs the model under autocast;
     `sampler` ("ddim" or "ddpm"; default: `pipe`'s own) and `eta` choose the sampling step, the
     same for every model; `frame_guidance` (default: `pipe`'s own) guides `pipe` towards its given frames.
-    Prediction, image-to-video and unconditional generation run in each frame order of `orders`.
+    Prediction, image-to-video and unconditional generation run in each frame order of `orders`;
+    each window of the long videos in `long_order` (one order: a long video costs the most).
     """
     started = time.perf_counter()
     tasks = check_tasks(tasks)
@@ -65,6 +67,7 @@ def evaluate(
     frame_guidance = pipe.resolve_frame_guidance(frame_guidance)
     frames, resolution = pipe.num_frames, pipe.resolution
     orders = check_orders(orders)
+    (long_order,) = known_subset([long_order], schedules.ORDERS, "long_order")
     sample_tasks = build_tasks(tasks, frames, steps, orders)
     truth = {"synthetic": synthetic_clips(clips, frames, resolution)}
     if video_folder is not None:
@@ -76,9 +79,9 @@ def evaluate(
     models = {"fvdm": pipe} | ({"conventional": baseline} if baseline else {})
     runner = Sampler(models, seed, batch_size, autocast_dtype, sampler, eta, frame_guidance)
     result: dict = {"config": run_config(
-        pipe, baseline, clips=clips, steps=steps, seed=seed, tasks=list(tasks), orders=list(orders), long_frames=long_frames,
-        long_clips=long_clips, batch_size=batch_size, autocast=_optional_str(autocast_dtype), sampler=sampler, eta=eta,
-        frame_guidance=frame_guidance, video_folder=_optional_str(video_folder), i3d=_optional_str(i3d),
+        pipe, baseline, clips=clips, steps=steps, seed=seed, tasks=list(tasks), orders=list(orders), long_order=long_order,
+        long_frames=long_frames, long_clips=long_clips, batch_size=batch_size, autocast=_optional_str(autocast_dtype),
+        sampler=sampler, eta=eta, frame_guidance=frame_guidance, video_folder=_optional_str(video_folder), i3d=_optional_str(i3d),
         eval_seeds=[eval_seed(0), eval_seed(clips - 1)],
     )}
     for name, real in truth.items():
@@ -92,7 +95,7 @@ def evaluate(
     if "denoising" in tasks:
         result["synthetic"]["denoising"] = denoising_psnr(runner, truth["synthetic"])
     if "long" in tasks:
-        result["synthetic"]["long"] = long_drift(runner, long_clips, long_frames, frames, steps, resolution)
+        result["synthetic"]["long"] = long_drift(runner, long_clips, long_frames, frames, steps, resolution, long_order)
     result["timings"] = {**runner.timings, "total": round(time.perf_counter() - started, 3)}
     result["markdown"] = to_markdown(result)
     return result

@@ -82,15 +82,17 @@ class Sampler:
             estimates.append(pipe.decode_latents(estimate).cpu())
         return torch.cat(estimates)
 
-    def sample_long(self, method: str, count: int, total_frames: int, context: int, steps: int) -> np.ndarray:
-        """`count` long videos [N, total_frames, H, W, 3] from `generate_long`."""
+    def sample_long(
+        self, method: str, count: int, total_frames: int, context: int, steps: int, order: str = "together"
+    ) -> np.ndarray:
+        """`count` long videos [N, total_frames, H, W, 3] from `generate_long`, each window in `order`."""
         pipe = self.models[method]
         videos = []
         for number, part in self._batches(count):
             chunks = pipe.generate_long(
                 total_frames, context_frames=context, num_steps=steps, num_videos=part.stop - part.start,
                 seed=self.seed + number, autocast_dtype=self.autocast_dtype, conditioning=CONDITIONING[method],
-                sampler=self.sampler, eta=self.eta, frame_guidance=self._frame_guidance(method),
+                sampler=self.sampler, eta=self.eta, frame_guidance=self._frame_guidance(method), order=order,
             )
             videos.append(np.concatenate(list(chunks), axis=1))
         return np.concatenate(videos)
