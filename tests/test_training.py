@@ -184,71 +184,57 @@ def test_given_frames_go_to_a_share_p_of_the_clips(p):
     assert abs(share - p) < 4 * math.sqrt(p * (1 - p) / 20000) + 1e-9
 
 
+def shifted_loss(config, x0: torch.Tensor, seed: int, where=None) -> tuple[float, torch.Tensor, torch.Tensor]:
+    """`diffusion_loss` of a small transformer on `x0` (its draws from `seed`) and the x_t and t it
+    was given; with `where(x_t, t)`, a [B, F] mask, its answer on those frames is moved by 100.
+    Every call with the same `seed` builds the same model and draws the same timesteps and noise."""
+    torch.manual_seed(seed)
+    model = FVDMTransformer(sample_size=8, num_frames=8, in_channels=3, hidden_size=32, depth=2, num_heads=2,
+                            patch_size=4)
+    seen = {}
+
+    def record(module, args):
+        seen["x_t"], seen["t"] = args[0], args[1]
+
+    def shift(module, args, output):
+        return output + 100.0 * where(seen["x_t"], seen["t"]).float()[:, :, None, None, None]
+
+    handles = [model.register_forward_pre_hook(record)] + ([model.register_forward_hook(shift)] if where else [])
+    try:
+        loss = trainer.diffusion_loss(model, trainer.build_scheduler(config.diffusion), x0, None, config).item()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return loss, seen["x_t"], seen["t"]
+
+
 def test_given_frames_enter_clean_at_t0_and_are_left_out_of_the_loss():
     """The model sees given frames exactly (x_t == x0, t == 0), and whatever it answers on them does
     not change the loss, while an answer changed on a generated frame does."""
     config = load_config(TINY, ["ptss.given_p=1.0", "ptss.p=0.5", "diffusion.prediction_type=v_prediction"])
-    scheduler = trainer.build_scheduler(config.diffusion)
-    model = FVDMTransformer(sample_size=8, num_frames=8, in_channels=3, hidden_size=32, depth=2, num_heads=2,
-                            patch_size=4)
     x0 = torch.rand(4, 8, 3, 8, 8) * 2 - 1
-    seen = {}
 
-    def record(module, args):
-        seen["given"] = (args[0] == x0).all(dim=(2, 3, 4))  # noised frames never equal x0 exactly
-        seen["t"] = args[1]
+    def is_given(x_t, t):
+        return (x_t == x0).all(dim=(2, 3, 4))  # noised frames never equal x0 exactly
 
-    def shift(frames_of):
-        def hook(module, args, output):
-            return output + 100.0 * frames_of(seen["given"])[:, :, None, None, None]
-        return hook
-
-    def loss_with(hook=None) -> float:
-        torch.manual_seed(5)
-        handles = [model.register_forward_pre_hook(record)]
-        if hook:
-            handles.append(model.register_forward_hook(hook))
-        try:
-            return trainer.diffusion_loss(model, scheduler, x0, None, config).item()
-        finally:
-            for handle in handles:
-                handle.remove()
-
-    plain = loss_with()
-    given = seen["given"]
+    plain, x_t, t = shifted_loss(config, x0, 5)
+    given = is_given(x_t, t)
     assert given.any() and (~given).any(dim=1).all()
-    assert (seen["t"][given] == 0).all()
-    assert loss_with(shift(lambda g: g.float())) == pytest.approx(plain, rel=1e-6)
-    assert loss_with(shift(lambda g: (~g).float())) > plain + 1000
-
+    assert (t[given] == 0).all()
+    assert shifted_loss(config, x0, 5, is_given)[0] == pytest.approx(plain, rel=1e-6)
+    assert shifted_loss(config, x0, 5, lambda x_t, t: ~is_given(x_t, t))[0] > plain + 1000
 
 
 def test_frames_a_ramp_leaves_at_t0_are_out_of_the_loss():
     """Ramps leave frames at t = 0, where the target cannot be seen: what the model answers there
     does not count, while an answer changed on a frame with noise does."""
     config = load_config(TINY, ["ptss.p=1.0", "ptss.ramp_p=1.0", "diffusion.prediction_type=v_prediction"])
-    scheduler = trainer.build_scheduler(config.diffusion)
-    model = FVDMTransformer(sample_size=8, num_frames=8, in_channels=3, hidden_size=32, depth=2, num_heads=2,
-                            patch_size=4)
     x0 = torch.rand(16, 8, 3, 8, 8) * 2 - 1
-    seen = {}
+    plain, _, t = shifted_loss(config, x0, 6)
+    assert (t == 0).any() and (t > 0).any()
+    assert shifted_loss(config, x0, 6, lambda x_t, t: t == 0)[0] == pytest.approx(plain, rel=1e-6)
+    assert shifted_loss(config, x0, 6, lambda x_t, t: t > 0)[0] > plain + 1000
 
-    def loss_with(shift_where=None) -> float:
-        torch.manual_seed(6)
-        handles = [model.register_forward_pre_hook(lambda module, args: seen.update(t=args[1]))]
-        if shift_where:
-            handles.append(model.register_forward_hook(
-                lambda module, args, output: output + 100.0 * shift_where(seen["t"]).float()[:, :, None, None, None]))
-        try:
-            return trainer.diffusion_loss(model, scheduler, x0, None, config).item()
-        finally:
-            for handle in handles:
-                handle.remove()
-
-    plain = loss_with()
-    assert (seen["t"] == 0).any() and (seen["t"] > 0).any()
-    assert loss_with(lambda t: t == 0) == pytest.approx(plain, rel=1e-6)
-    assert loss_with(lambda t: t > 0) > plain + 1000
 
 def test_label_dropout_uses_the_null_class():
     torch.manual_seed(0)
