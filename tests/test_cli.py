@@ -17,6 +17,7 @@ from PIL import Image
 import fvdm.loading
 from fvdm import schedules
 from fvdm.cli import main
+from fvdm.precision import slow_bf16_warning
 from fvdm.schedules import Plan
 from fvdm.video_io import load_image, load_video, save_video
 
@@ -255,8 +256,13 @@ def test_bf16_class_and_guidance_run(tmp_path, capsys):
     checkpoint = tmp_path / "official.pt"
     torch.save({"ema": official_state_dict()}, checkpoint)
     out = tmp_path / "x.mp4"
-    generate(capsys, checkpoint, out, "--class", 2, "--guidance", 3, "--bf16", "--sampler", "ddpm")
+    code, _, err = run(capsys, "generate", "--model", checkpoint, "--out", out, "--steps", 2,
+                       "--class", 2, "--guidance", 3, "--bf16", "--sampler", "ddpm")
+    assert code == 0, err
     assert mp4_facts(out)[0] == 4
+    # a CPU that emulates bf16 is named on stderr, one that has it says nothing
+    warning = slow_bf16_warning("cpu")
+    assert (warning in err) if warning else ("bf16" not in err)
 
 
 def test_python_dash_m_fvdm_runs(model_dir, tmp_path):

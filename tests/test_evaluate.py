@@ -13,6 +13,7 @@ from test_models import randomize
 from fvdm import FVDMPipeline, FVDMScheduler, FVDMTransformer, schedules
 from fvdm.baselines import cross_fade, repeat_last
 from fvdm.errors import FVDMInputError
+from fvdm.precision import slow_bf16_warning
 from training.evaluate import evaluate, main
 from training.evaluate.ceiling import interpolation_ceiling
 from training.evaluate.clips import synthetic_clips
@@ -138,7 +139,7 @@ def test_cli_with_a_conventional_baseline_writes_every_section(model_dirs, tmp_p
         assert text in markdown
 
 
-def test_cli_on_a_video_folder_with_fvd_and_bf16_and_no_baseline(model_dirs, tiny_i3d, tmp_path):
+def test_cli_on_a_video_folder_with_fvd_and_bf16_and_no_baseline(model_dirs, tiny_i3d, tmp_path, capsys):
     folder = tmp_path / "videos"
     write_video_folder(folder, count=3, split="eval", fmt="gif")
     report, markdown = _run_cli(tmp_path, "--model", str(model_dirs / "fvdm"), "--video-folder", str(folder),
@@ -147,6 +148,9 @@ def test_cli_on_a_video_folder_with_fvd_and_bf16_and_no_baseline(model_dirs, tin
 
     assert report["config"]["orders"] == ["together", "pyramid"]
     assert report["config"]["autocast"] == "bfloat16" and report["config"]["baseline"] is None
+    warning = slow_bf16_warning("cpu")  # bf16 on a CPU that emulates it is named on stderr
+    err = capsys.readouterr().err
+    assert (warning in err) if warning else ("bf16 autocast runs" not in err)
     assert report["config"]["sampler"] == "ddpm" and "2 DDPM sampling steps" in markdown
     assert report["config"]["eta"] == 0.0
     assert "long" not in report["synthetic"]

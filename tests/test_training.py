@@ -28,6 +28,7 @@ from fvdm import FVDMPipeline, schedules
 from fvdm.errors import FVDMInputError
 from fvdm.loading import TRAINING_FACTS_FILE
 from fvdm.models import FVDMTransformer
+from fvdm.precision import slow_bf16_warning
 from fvdm.unet import FVDMUNet
 from fvdm.scheduler import FVDMScheduler
 from fvdm.video_io import load_video, save_video
@@ -507,7 +508,7 @@ def test_loss_goes_down_when_overfitting_a_few_clips(tmp_path):
     assert 'seed=0, conditioning="replacement").frames\n' in card and "order=" not in card
 
 
-def test_every_option_at_once_trains(tmp_path):
+def test_every_option_at_once_trains(tmp_path, caplog):
     """Class labels with dropout, learned variance, v-prediction, accumulation, cosine warm-up, bf16,
     given frames, timestep ramps."""
     run = run_training(
@@ -527,6 +528,8 @@ def test_every_option_at_once_trains(tmp_path):
     card = (run / "pipeline" / "README.md").read_text()
     assert "probabilistic timestep sampling with p = 0.2" in card and "given frames" in card and "a share 0.5" in card
     assert "a share 0.5 of the per-frame draws are ramps" in card
+    warning = slow_bf16_warning("cpu")  # bf16 on a CPU that emulates it is logged once
+    assert sum(bool(warning) and warning in r.getMessage() for r in caplog.records) == (1 if warning else 0)
 
 
 def test_training_on_a_video_folder_survives_bad_files(tmp_path, caplog):

@@ -42,6 +42,7 @@ from fvdm.errors import FVDMInputError
 from fvdm.loading import load_pipeline
 from fvdm.backbones import FrameAwareDenoiser, build_backbone
 from fvdm.pipeline import FVDMPipeline, format_frames
+from fvdm.precision import slow_bf16_warning
 from fvdm.scheduler import FVDMScheduler
 from fvdm.video_io import frames_to_grid, save_video
 from training.config import TrainConfig, load_config, save_config
@@ -489,6 +490,9 @@ def train(config: TrainConfig, resume: str | None = None) -> Path:
     num_params = sum(p.numel() for p in model.parameters())
     logger.info(f"{num_params / 1e6:.2f}M parameters, {accelerator.num_processes} process(es), global batch "
                 f"{global_batch}, data: {data.description}")
+    warning = slow_bf16_warning(device) if config.run.mixed_precision == "bf16" else None
+    if warning:
+        logger.warning(f"{warning} (run.mixed_precision=no)")
 
     batches = iter(train_loader(data, config, accelerator, start_batch=step * config.optim.grad_accum))
     previews = main_process and config.run.preview_every > 0
