@@ -79,6 +79,7 @@ def shoot_long_video(page: Page) -> None:
     open_tab(page, "Long video")
     click(page, "Generate")
     wait_for_result(page, "128 new of 128")  # the tab's default length, streamed window by window
+    page.evaluate("window.scrollTo(0, 0)")  # the stream scrolls the page to its end
     page.screenshot(path=str(OUT / "long-video.png"))
 
 

@@ -287,7 +287,9 @@ def test_long_video_streams_windows_and_extends(tasks, models):
     updates = list(tasks.long_video(model, None, 24, 8, 4, 0, 2))
     assert [len(update.frames) for update in updates] == [12, 16, 20, 24]  # first window: 8 + 4 frames
     assert [frame_count(update.video) for update in updates] == [12, 12, 12, 24]  # re-encoded when doubled
-    assert "2 DDIM steps" in updates[-1].info
+    assert "2 DDIM steps" in updates[-1].info and "per frame" not in updates[-1].info  # together by default
+    sequential = list(tasks.long_video(model, None, 4, 8, 4, 0, 2, order="sequential"))
+    assert "5 DDIM steps (2 per frame)" in sequential[-1].info  # 4 new frames, one step apart
     more = list(tasks.long_video(model, None, 8, 8, 8, 1, 2, previous=updates[-1].frames))
     assert [len(update.frames) for update in more] == [32]
     np.testing.assert_array_equal(more[-1].frames[:24], updates[-1].frames)
