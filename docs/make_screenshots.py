@@ -62,7 +62,6 @@ def shoot_generate(page: Page) -> None:
     box.press("Enter")
     click(page, "Generate")
     wait_for_result(page)
-    page.screenshot(path=str(OUT / "generate.png"))
 
 
 def shoot_image_to_video(page: Page) -> None:
@@ -72,15 +71,12 @@ def shoot_image_to_video(page: Page) -> None:
     expect(page.get_by_text("Drop Image Here").filter(visible=True)).to_have_count(0)  # the example is in
     click(page, "Animate")
     wait_for_result(page)
-    page.screenshot(path=str(OUT / "image-to-video.png"), full_page=True)
 
 
 def shoot_long_video(page: Page) -> None:
     open_tab(page, "Long video")
     click(page, "Generate")
     wait_for_result(page, "128 new of 128")  # the tab's default length, streamed window by window
-    page.evaluate("window.scrollTo(0, 0)")  # the stream scrolls the page to its end
-    page.screenshot(path=str(OUT / "long-video.png"))
 
 
 def shoot_studio(page: Page) -> None:
@@ -88,12 +84,12 @@ def shoot_studio(page: Page) -> None:
     click(page, "Interpolation")
     click(page, "Generate")
     wait_for_result(page)
-    page.screenshot(path=str(OUT / "studio.png"), full_page=True)
 
 
-SHOTS: dict[str, Callable[[Page], None]] = {
-    "generate": shoot_generate, "image_to_video": shoot_image_to_video,
-    "long_video": shoot_long_video, "studio": shoot_studio,
+# docs/app/<name>.png -> (how to get the view, whether to take the whole page or the window)
+SHOTS: dict[str, tuple[Callable[[Page], None], bool]] = {
+    "generate": (shoot_generate, False), "image-to-video": (shoot_image_to_video, True),
+    "long-video": (shoot_long_video, False), "studio": (shoot_studio, True),
 }
 
 
@@ -115,8 +111,12 @@ def main(argv: list[str] | None = None) -> None:
                 page.set_default_timeout(PAGE_WAIT_MS)
                 page.goto(f"http://127.0.0.1:{args.port}/", wait_until="domcontentloaded")
                 expect(page.get_by_role("tab", name="Generate", exact=True)).to_be_visible(timeout=PAGE_WAIT_MS)
-                SHOTS[name](page)
-                print(f"wrote {OUT / (name.replace('_', '-') + '.png')}", flush=True)
+                shoot, full_page = SHOTS[name]
+                shoot(page)
+                page.evaluate("window.scrollTo(0, 0)")  # a streamed result scrolls the page to its end
+                path = OUT / f"{name}.png"
+                page.screenshot(path=str(path), full_page=full_page)
+                print(f"wrote {path}", flush=True)
                 page.close()
             browser.close()
     finally:

@@ -11,6 +11,7 @@ small convolution and matrix product, the operations the models spend their time
 from __future__ import annotations
 
 import functools
+import sys
 import time
 
 import torch
@@ -62,3 +63,10 @@ def slow_bf16_warning(device: torch.device | str) -> str | None:
         return None
     return (f"warning: bf16 autocast runs {1 / speedup:.0f}x slower than float32 on this CPU (it has no bf16 "
             f"instructions); leave bf16 off here")
+
+
+def warn_if_slow_bf16(device: torch.device | str) -> None:
+    """Print `slow_bf16_warning` to stderr, for a command line whose user asked for bf16."""
+    warning = slow_bf16_warning(device)
+    if warning:
+        print(warning, file=sys.stderr)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from fvdm.cli.wording import plural
 from fvdm.errors import FVDMInputError
 from fvdm.limits import MAX_LONG_FRAMES, MAX_SEED
 from fvdm.loading import load_pipeline
-from fvdm.precision import slow_bf16_warning
+from fvdm.precision import warn_if_slow_bf16
 from fvdm.scheduler import SAMPLERS
 from fvdm.video_io import frames_to_grid, save_video
 
@@ -244,9 +243,8 @@ def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     pipe = load_pipeline(args.model, device=args.device, vae=args.vae)
     loaded = time.perf_counter()
-    warning = slow_bf16_warning(pipe.device) if args.bf16 else None
-    if warning:
-        print(warning, file=sys.stderr)
+    if args.bf16:
+        warn_if_slow_bf16(pipe.device)
     if args.task == "long":
         video = long_video(args, pipe)
     else:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import torch
 from fvdm.errors import FVDMInputError
 from fvdm.loading import load_pipeline
 from fvdm.pipeline import FVDMPipeline
-from fvdm.precision import slow_bf16_warning
+from fvdm.precision import warn_if_slow_bf16
 from fvdm.scheduler import SAMPLERS
 from fvdm.schedules import ORDERS
 from training.evaluate.report import evaluate
@@ -68,9 +67,8 @@ def run(args: argparse.Namespace) -> dict:
         raise FVDMInputError("--out names the JSON report; the Markdown is written beside it as .md")
     pipe = load_for_evaluation(args.model)
     baseline = load_for_evaluation(args.baseline) if args.baseline else None
-    warning = slow_bf16_warning(pipe.device) if args.bf16 else None
-    if warning:
-        print(warning, file=sys.stderr)
+    if args.bf16:
+        warn_if_slow_bf16(pipe.device)
     result = evaluate(
         pipe, baseline, clips=args.clips, steps=args.steps, seed=args.seed,
         tasks=[task.strip() for task in args.tasks.split(",") if task.strip()],
