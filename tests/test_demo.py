@@ -287,12 +287,25 @@ def test_long_video_streams_windows_and_extends(tasks, models):
     updates = list(tasks.long_video(model, None, 24, 8, 4, 0, 2))
     assert [len(update.frames) for update in updates] == [12, 16, 20, 24]  # first window: 8 + 4 frames
     assert [frame_count(update.video) for update in updates] == [12, 12, 12, 24]  # re-encoded when doubled
-    assert "2 DDIM steps" in updates[-1].info and "per frame" not in updates[-1].info  # together by default
-    sequential = list(tasks.long_video(model, None, 4, 8, 4, 0, 2, order="sequential"))
-    assert "5 DDIM steps (2 per frame)" in sequential[-1].info  # 4 new frames, one step apart
+    assert "5 DDIM steps (2 per frame)" in updates[-1].info  # sequential by default: 4 new frames, a step apart
+    together = list(tasks.long_video(model, None, 4, 8, 4, 0, 2, order="together"))
+    assert "2 DDIM steps" in together[-1].info and "per frame" not in together[-1].info
     more = list(tasks.long_video(model, None, 8, 8, 8, 1, 2, previous=updates[-1].frames))
     assert [len(update.frames) for update in more] == [32]
     np.testing.assert_array_equal(more[-1].frames[:24], updates[-1].frames)
+
+
+def test_long_video_runs_the_steps_its_plan_shows(tasks, models):
+    """The sequential order spreads each window's steps over its frames; the window must run that plan,
+    not one rebuilt from the plan's own (already spread) step count."""
+    model, _ = labels(models)
+    calls = []
+    hook = models.get(model).pipe.denoiser.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        list(tasks.long_video(model, None, 4, 8, 4, 0, 2, order="sequential"))  # one unconditional window
+    finally:
+        hook.remove()
+    assert len(calls) == schedules.synchronous(12, 2, order="sequential").num_steps  # 1 model call a step
 
 
 def test_studio_streams_estimates_then_the_result(tasks, models, image_file, clip_file):
