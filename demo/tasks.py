@@ -41,7 +41,7 @@ TABLE_HEADERS = ["frame", "given", "start", "first", "last"]
 # The frame order (`fvdm.schedules.ORDERS`) each task runs in unless told: where the evaluation
 # measured an order better for the bundled FVDM (README, "Results": the sequential order keeps
 # objects whole, the pyramid predicts better), together elsewhere. Long video is sequential too:
-# 128 frames take about 4.7 minutes on 2 CPU cores against 69 s together, but together the bundled
+# 128 frames take about 4.6 minutes (278 s) on 2 CPU cores against 69 s together, but together the bundled
 # FVDM loses its objects within a few windows.
 DEFAULT_ORDERS = {
     "generate": "sequential", "image_to_video": "sequential", "interpolate": "together", "predict": "pyramid",
