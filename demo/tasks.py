@@ -41,8 +41,8 @@ TABLE_HEADERS = ["frame", "given", "start", "first", "last"]
 # The frame order (`fvdm.schedules.ORDERS`) each task runs in unless told: where the evaluation
 # measured an order better for the bundled FVDM (README, "Results": the sequential order keeps
 # objects whole, the pyramid predicts better), together elsewhere. Long video is sequential too:
-# 128 frames take about 4.6 minutes (278 s) on 2 CPU cores against 69 s together, but together the bundled
-# FVDM loses its objects within a few windows.
+# 128 frames take about 4.6 minutes (278 s) on 2 CPU cores against 69 s together, but together
+# the bundled FVDM loses its objects within a few windows.
 DEFAULT_ORDERS = {
     "generate": "sequential", "image_to_video": "sequential", "interpolate": "together", "predict": "pyramid",
     "long": "sequential",
@@ -344,7 +344,6 @@ class Tasks:
         """Stream a long video window by window; with `previous` frames, continue from their end.
         `stop()` is asked after every window: when it says True (the client left), no more are made."""
         plan = self.long_plan(model, steps, context, stride, order)
-        steps = check_steps(steps)  # each frame's steps: generate_long builds every window's plan from them, as long_plan did
         total = check_int(total_frames, "The length", 1, MAX_LONG_FRAMES)
         seed = check_seed(seed)
         loaded = self.models.get(model)
@@ -357,10 +356,10 @@ class Tasks:
         frames = [np.asarray(frame) for frame in start]
         video, video_frames = None, 0
         started = time.perf_counter()
-        chunks = loaded.pipe.generate_long(
+        chunks = loaded.pipe.generate_long(  # rebuilds `plan` for every window from what it was built with
             total, context_frames=len(plan.given), stride=plan.num_frames - len(plan.given), init_frames=init,
-            num_steps=steps, seed=seed, autocast_dtype=loaded.autocast_dtype, conditioning=loaded.conditioning,
-            frame_guidance=strength, order="together" if together else order,
+            num_steps=schedules.task_steps(plan), seed=seed, autocast_dtype=loaded.autocast_dtype,
+            conditioning=loaded.conditioning, frame_guidance=strength, order="together" if together else order,
         )
         for chunk in chunks:
             if stop():
