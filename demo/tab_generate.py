@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gradio as gr
-import spaces
 
 from demo import ui
 from demo.inputs import MAX_VIDEOS
@@ -13,7 +12,7 @@ from demo.tasks import DEFAULT_ORDERS
 def build(page: ui.Page) -> tuple[ui.PlanPanel, gr.Dropdown, gr.Accordion]:
     """The tab, its plan panel, and the class picker (shown by the header for class-conditional models)."""
 
-    @spaces.GPU(duration=ui.duration_from(4, videos_at=2))
+    @ui.on_gpu()
     @ui.user_errors
     def generate(
         model, compare, num_videos, seed, steps, class_label, guidance, order=DEFAULT_ORDERS["generate"],

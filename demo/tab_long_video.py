@@ -4,25 +4,20 @@ Extend again continues from the end. Work stops when the page or client leaves."
 from __future__ import annotations
 
 import gradio as gr
-import spaces
 
 from demo import render, ui
 from demo.inputs import MAX_LONG_FRAMES
 from demo.tasks import DEFAULT_ORDERS
 
 
-def long_duration(model, image, total, context, stride, seed, steps, *rest, **kwargs) -> int:
-    """ZeroGPU time for a long video: every window (of up to 16 frames) runs the model twice a step."""
-    try:
-        windows = int(total) // max(1, int(stride)) + 1
-    except (TypeError, ValueError):
-        windows = 1
-    return ui.gpu_seconds(16 * windows, steps, calls_per_step=2)
+def windows(arguments: dict) -> int:
+    """How many windows of up to 16 frames a long video of these arguments runs (an upper bound)."""
+    return int(arguments["total_frames"]) // max(1, int(arguments["stride"])) + 1
 
 
 def build(page: ui.Page) -> ui.PlanPanel:
 
-    @spaces.GPU(duration=long_duration)
+    @ui.on_gpu(calls_per_step=2, repeats=windows)
     @ui.user_errors
     def long_video(
         model, image=None, total_frames=128, context=8, stride=8, seed=0, steps=ui.DEFAULT_STEPS, frame_guidance=None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gradio as gr
-import spaces
 
 from demo import ui
 from demo.tasks import DEFAULT_ORDERS
@@ -11,7 +10,7 @@ from demo.tasks import DEFAULT_ORDERS
 
 def build(page: ui.Page) -> ui.PlanPanel:
 
-    @spaces.GPU(duration=ui.duration_from(5, calls_per_step=2))
+    @ui.on_gpu(calls_per_step=2)
     @ui.user_errors
     def predict(
         model, compare=ui.NO_COMPARISON, clip=None, context=4, seed=0, steps=ui.DEFAULT_STEPS, frame_guidance=None,

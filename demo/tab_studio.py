@@ -8,7 +8,6 @@ import functools
 from dataclasses import dataclass
 
 import gradio as gr
-import spaces
 
 from demo import render, ui
 from demo.inputs import MAX_STEPS, read_plan_file
@@ -39,8 +38,9 @@ class Studio:
     frames: gr.Slider
 
 
-def studio_duration(model, rows, steps, *rest, **kwargs) -> int:
-    return ui.gpu_seconds(len(rows) if isinstance(rows, list) else 16, steps, calls_per_step=2)
+def table_rows(arguments: dict) -> int:
+    rows = arguments["rows"]
+    return len(rows) if isinstance(rows, list) else ui.GPU_FRAMES
 
 
 def resize_table(rows, frames, steps) -> list[list]:
@@ -80,7 +80,7 @@ def export_plan(rows, steps) -> str:
 
 def build(page: ui.Page) -> Studio:
 
-    @spaces.GPU(duration=studio_duration)
+    @ui.on_gpu(calls_per_step=2, frames=table_rows)
     @ui.user_errors
     def studio_generate(
         model, rows, steps=ui.DEFAULT_STEPS, gallery=None, clip=None, seed=0, preview_every=2, frame_guidance=None,

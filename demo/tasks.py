@@ -38,14 +38,13 @@ from fvdm.pipeline import MAX_FRAME_GUIDANCE, format_frames
 from fvdm.video_io import to_uint8
 
 TABLE_HEADERS = ["frame", "given", "start", "first", "last"]
-# The frame order (`fvdm.schedules.ORDERS`) each task runs in unless told: where the evaluation
-# measured an order better for the bundled FVDM (README, "Results": the sequential order keeps
-# objects whole, the pyramid predicts better), together elsewhere. Long video is sequential too:
-# 128 frames take about 4.6 minutes (278 s) on 2 CPU cores against 69 s together, but together
-# the bundled FVDM loses its objects within a few windows.
+# The frame order each tab runs in unless told: the library's per-task default (`schedules.TASK_ORDERS`).
+# Long video in the sequential order takes about 4.6 minutes (278 s) for 128 frames on 2 CPU cores
+# against 69 s together, but together the bundled FVDM loses its objects within a few windows.
 DEFAULT_ORDERS = {
-    "generate": "sequential", "image_to_video": "sequential", "interpolate": "together", "predict": "pyramid",
-    "long": "sequential",
+    "generate": schedules.TASK_ORDERS["synchronous"], "image_to_video": schedules.TASK_ORDERS["image_to_video"],
+    "interpolate": schedules.TASK_ORDERS["interpolation"], "predict": schedules.TASK_ORDERS["prediction"],
+    "long": schedules.TASK_ORDERS["long"],
 }
 log = logging.getLogger("fvdm.app")
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+import spaces
 
 from demo.inputs import MAX_STEPS, MAX_UPLOAD_MB
 from demo.sessions import Departures
 from demo.tasks import DEFAULT_ORDERS, TaskResult, Tasks
+from fvdm import schedules
 from fvdm.errors import FVDMInputError
 from fvdm.schedules import SEQUENTIAL_LAG, Plan
 
@@ -123,23 +125,57 @@ class PlanTable(gr.Dataframe):
 # ----------------------------------------------------------------------------- ZeroGPU
 
 
-def gpu_seconds(frames: int, steps, videos=1, calls_per_step: int = 1) -> int:
-    """ZeroGPU time to ask for: generous for a tiny model, bounded because every input is.
-    `calls_per_step` is 2 for tasks with given frames, which an FVDM model may guide towards."""
+GPU_FRAMES = 16  # frames in one model call of the bundled models
+
+
+def gpu_seconds(frames: int, steps, order: str = "together", repeats=1, calls_per_step: int = 1) -> int:
+    """ZeroGPU time to ask for: generous for a tiny model, bounded because every input is. The work is
+    `repeats` plans (videos, windows, models compared) of `frames` frames, each running the steps of
+    its frame order (`schedules.order_steps`); `calls_per_step` is 2 for tasks with given frames,
+    which an FVDM model may guide towards."""
     try:
-        work = int(frames) * int(steps) * int(videos) * calls_per_step
-    except (TypeError, ValueError):
+        plan_steps = schedules.order_steps(int(frames), int(steps), order)
+        work = int(frames) * plan_steps * int(repeats) * calls_per_step
+    except (TypeError, ValueError, FVDMInputError):
         work = 0
     return int(min(300, 20 + work * 0.02))
 
 
-def duration_from(steps_at: int, videos_at: int | None = None, calls_per_step: int = 1):
-    """A `spaces.GPU` duration function that reads the steps (and videos) from the handler's arguments."""
+def gpu_duration(
+    handler: Callable,
+    calls_per_step: int = 1,
+    frames: Callable[[dict], int] = lambda arguments: GPU_FRAMES,
+    repeats: Callable[[dict], int] = lambda arguments: arguments.get("num_videos", 1),
+) -> Callable[..., int]:
+    """The ZeroGPU duration function of `handler`: it reads the handler's own arguments by name,
+    `steps`, the frame `order` (where it has one), `frames(arguments)` per plan and
+    `repeats(arguments)` plans, twice as many when a second model is compared."""
+    signature = inspect.signature(handler)
 
     def duration(*args, **kwargs) -> int:
-        return gpu_seconds(16, args[steps_at], 1 if videos_at is None else args[videos_at], calls_per_step)
+        try:
+            bound = signature.bind_partial(*args, **kwargs)
+        except TypeError:
+            return gpu_seconds(0, 0)
+        bound.apply_defaults()
+        arguments = bound.arguments
+        compared = 2 if arguments.get("compare") not in (None, "", NO_COMPARISON) else 1
+        try:
+            plans, per_plan = repeats(arguments) * compared, frames(arguments)
+        except (TypeError, ValueError):
+            return gpu_seconds(0, 0)
+        return gpu_seconds(per_plan, arguments.get("steps"), arguments.get("order", "together"), plans, calls_per_step)
 
     return duration
+
+
+def on_gpu(**duration_options) -> Callable[[Callable], Callable]:
+    """`spaces.GPU` with the duration `gpu_duration(handler, **duration_options)` asks for."""
+
+    def wrap(handler: Callable) -> Callable:
+        return spaces.GPU(duration=gpu_duration(handler, **duration_options))(handler)
+
+    return wrap
 
 
 # ----------------------------------------------------------------------------- the page's parts

@@ -39,6 +39,15 @@ ORDERS = ("together", "pyramid", "sequential")
 # Measured on the synthetic world (training/README, "Frame order and object permanence"): 0.4 of 25
 # steps kept objects whole in image-to-video far more often than 0.2, or than a full wait at 10 steps.
 SEQUENTIAL_LAG = 0.4
+# The order each task runs in unless told (the app's and `fvdm generate`'s default), from the bundled
+# model's evaluation (README, "Results"): sequential keeps objects whole, from one frame, from none
+# and window after window of a long video (about 6x the sampling time); the pyramid predicts better;
+# interpolation, whose two given ends fix most of the clip, stays together. Keys: `BUILDERS` names,
+# and "long" for `FVDMPipeline.generate_long`.
+TASK_ORDERS = {
+    "synchronous": "sequential", "image_to_video": "sequential", "interpolation": "together",
+    "prediction": "pyramid", "long": "sequential",
+}
 
 _INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 _TABLE_KEYS = ("given", "start", "first", "last")
@@ -385,6 +394,19 @@ def _check_order(order: Any) -> str:
     return order
 
 
+def _sequential_lag(num_steps: int) -> int:
+    """Steps between the starts of two frames in the sequential order."""
+    return max(1, round(SEQUENTIAL_LAG * num_steps))
+
+
+def order_steps(num_generated: int, num_steps: int, order: str) -> int:
+    """The steps a task's plan runs when `num_generated` frames descend in `order` with `num_steps`
+    each (what the builders make, without building the plan): `num_steps`, more when sequential."""
+    if _check_order(order) != "sequential":
+        return num_steps
+    return num_steps + _sequential_lag(num_steps) * max(0, num_generated - 1)
+
+
 def _task_plan(
     num_frames: int,
     num_steps: int,
@@ -408,9 +430,9 @@ def _task_plan(
     """
     generated = [f for f in range(num_frames) if f not in given]
     if _check_order(order) == "sequential":
-        lag = max(1, round(SEQUENTIAL_LAG * num_steps))
+        lag = _sequential_lag(num_steps)
         spans = {frame: (rank * lag, rank * lag + num_steps) for rank, frame in enumerate(generated)}
-        num_steps += lag * max(0, len(generated) - 1)
+        num_steps = order_steps(len(generated), num_steps, order)
         name = f"{name}, sequential"
     elif order == "pyramid":
         gaps = max(1, len(generated) - 1)

@@ -10,6 +10,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from conftest import app_model
 from fvdm import schedules
 from fvdm.video_io import load_video, probe_video
 
@@ -175,16 +176,79 @@ def test_the_hosted_app_cannot_be_made_to_read_server_files(client, app_server):
 
 
 def test_zero_gpu_durations_follow_the_request_size():
+    """Each handler asks ZeroGPU for time by what its own arguments ask of the model (read by name)."""
     from demo import ui as app
+    from demo.tab_long_video import windows
+    from demo.tab_studio import table_rows
 
-    generate_duration = app.duration_from(4, videos_at=2)  # generate(model, compare, videos, seed, steps, ...)
-    assert generate_duration("m", "none", 1, 0, 25, "none", 1) < generate_duration("m", "none", 4, 0, 100, "none", 1)
-    assert generate_duration("m", "none", 4, 0, 100, "none", 1) <= 300
-    assert app.gpu_seconds(16, "not a number") == 20
-    # tasks with given frames ask for twice the work: an FVDM model may guide towards them (two model calls a step)
-    image_to_video_duration = app.duration_from(5, calls_per_step=2)  # (model, compare, image, position, seed, steps)
-    assert image_to_video_duration("m", "none", "x.png", 0, 0, 25) == app.gpu_seconds(16, 25, calls_per_step=2)
-    assert app.gpu_seconds(16, 25, calls_per_step=2) - 20 == 2 * (app.gpu_seconds(16, 25) - 20)
+    def generate(model, compare, num_videos, seed, steps, class_label, guidance, order="together"):
+        pass
+
+    def image_to_video(model, compare="none", image=None, position=0, seed=0, steps=25, frame_guidance=None,
+                       order="sequential"):
+        pass
+
+    def long_video(model, image=None, total_frames=128, context=8, stride=8, seed=0, steps=25, frame_guidance=None,
+                   order="sequential"):
+        pass
+
+    def duration(handler, *args, **options):
+        return app.gpu_duration(handler, **options)(*args)
+
+    one = duration(generate, "m", "none", 1, 0, 25, "none", 1)
+    assert one == app.gpu_seconds(16, 25)
+    assert duration(generate, "m", "none", 4, 0, 25, "none", 1) == app.gpu_seconds(16, 25, repeats=4)
+    assert duration(generate, "m", "baseline", 1, 0, 25, "none", 1) == app.gpu_seconds(16, 25, repeats=2)  # compared
+    assert duration(generate, "m", "none", 4, 0, 100, "none", 1) <= 300
+    # the sequential order runs 25 + 10 x 15 steps at 25 steps a frame, and given frames need two calls a step
+    sequential = duration(image_to_video, "m", "none", "x.png", 0, 0, 25, calls_per_step=2)
+    assert sequential == 20 + int(16 * 175 * 2 * 0.02) == app.gpu_seconds(16, 25, "sequential", calls_per_step=2)
+    assert duration(image_to_video, "m", "none", "x.png", 0, 0, 25, None, "together", calls_per_step=2) == 36
+    assert duration(long_video, "m", None, 32, 8, 8, 0, 4, None, "together", calls_per_step=2, repeats=windows) == (
+        app.gpu_seconds(16, 4, repeats=5, calls_per_step=2)
+    )
+    def studio_generate(model, rows, steps=25, gallery=None):
+        pass
+
+    assert duration(studio_generate, "m", [[0, True, 0, 0, 0]] * 8, 10, calls_per_step=2, frames=table_rows) == (
+        app.gpu_seconds(8, 10, calls_per_step=2)
+    )
+    assert app.gpu_seconds(16, "not a number") == 20 == duration(generate, "m", "none", "two", 0, 25, "none", 1)
+    assert duration(generate, "too", "many", "arguments", 0, 25, "none", 1, "together", "extra") == 20
+
+
+def test_every_model_handler_asks_zero_gpu_for_its_own_work(monkeypatch, tmp_path):
+    """The duration each tab's handler would ask ZeroGPU for, from the inputs the page sends by default."""
+    import spaces
+
+    import app
+    from demo import ui
+    from demo.models import ModelCache
+
+    durations = {}
+
+    def recording_gpu(task=None, *, duration=None, size=None):
+        def keep(handler):
+            durations[handler] = duration
+            return handler
+
+        return keep
+
+    monkeypatch.setattr(spaces, "GPU", recording_gpu)
+    demo = app.build_app(ModelCache([str(app_model(tmp_path / "m", 0))], device="cpu", include_bundled=False))
+    asked = {
+        event.api_name: durations[event.fn](*[component.value for component in event.inputs])
+        for event in demo.fns.values() if event.fn in durations
+    }
+    assert asked == {
+        "generate": ui.gpu_seconds(16, 25, "sequential", repeats=2),  # two videos side by side
+        "image_to_video": ui.gpu_seconds(16, 25, "sequential", calls_per_step=2),
+        "interpolate": ui.gpu_seconds(16, 25, "together", calls_per_step=2),
+        "predict": ui.gpu_seconds(16, 25, "pyramid", calls_per_step=2),
+        "long_video": 300,  # 17 windows of 175 steps at most: the cap
+        "studio_generate": ui.gpu_seconds(16, 25, calls_per_step=2),
+    }
+    assert asked["image_to_video"] > asked["predict"]  # the sequential order runs 175 steps, the pyramid 25
 
 
 def test_unreadable_inputs_and_impossible_plans_are_sentences(client, app_server):

@@ -196,7 +196,19 @@ def test_save_plan_writes_the_plan_used(model_dir, media, tmp_path, capsys):
         "--save-plan",
         plan_path,
     )
-    assert Plan.from_json(plan_path.read_text()) == schedules.image_to_video(6, 3, given=(5,))
+    assert Plan.from_json(plan_path.read_text()) == schedules.image_to_video(6, 3, given=(5,), order="sequential")
+
+
+@pytest.mark.parametrize("task, argv, builder", [
+    ("unconditional", lambda m: [], lambda: schedules.synchronous(8, 4, order="sequential")),
+    ("interpolate", lambda m: ["--start", m.start, "--end", m.end], lambda: schedules.interpolation(8, 4)),
+    ("predict", lambda m: ["--video", m.clip], lambda: schedules.prediction(8, 4, order="pyramid")),
+])
+def test_each_task_defaults_to_its_measured_order(task, argv, builder, model_dir, media, tmp_path, capsys):
+    """Without --order a task runs in the order the app uses for it (`schedules.TASK_ORDERS`)."""
+    plan_path = tmp_path / "plan.json"
+    generate(capsys, model_dir, tmp_path / "x.mp4", "--task", task, *argv(media), "--steps", 4, "--save-plan", plan_path)
+    assert Plan.from_json(plan_path.read_text()) == builder()
 
 
 @pytest.mark.parametrize("task, argv, builder", [
@@ -232,6 +244,18 @@ def test_counts_of_one_are_singular(model_dir, tmp_path, capsys):
     assert code == 0 and out.startswith("synchronous: 1 frame, 1 step (all steps); given: none")
     code, out, _ = run(capsys, "schedule", "--validate", tmp_path / "one.json")
     assert code == 0 and "(synchronous, 1 frame, 1 step, given [])" in out
+
+
+def test_long_video_defaults_to_the_sequential_order(model_dir, tmp_path, capsys):
+    def frames(*order: str) -> np.ndarray:
+        folder = tmp_path / (order[-1] if order else "default")
+        argv = ["--task", "long", "--total-frames", 10, "--steps", 3, "--save-frames", folder, *order]
+        generate(capsys, model_dir, tmp_path / "long.mp4", *argv)
+        return png_frames(folder)
+
+    default = frames()
+    np.testing.assert_array_equal(default, frames("--order", "sequential"))
+    assert not np.array_equal(default, frames("--order", "together"))
 
 
 def test_long_video_in_pyramid_order(model_dir, tmp_path, capsys):

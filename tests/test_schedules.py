@@ -242,6 +242,19 @@ def test_sequential_order_gives_every_frame_all_the_steps_starting_as_the_one_be
         assert set(plan.timesteps[:, frame].tolist()) == {int(together.timesteps[0, frame])}
 
 
+@pytest.mark.parametrize("builder, options, given", TASK_BUILDS)
+@pytest.mark.parametrize("order", schedules.ORDERS)
+@pytest.mark.parametrize("num_steps", [1, 4, 25])
+def test_order_steps_counts_the_steps_of_the_plan_it_would_build(builder, options, given, order, num_steps):
+    plan = schedules.BUILDERS[builder](num_frames=10, num_steps=num_steps, order=order, **options)
+    assert schedules.order_steps(len(plan.generated), num_steps, order) == plan.num_steps
+
+
+def test_order_steps_refuses_an_unknown_order():
+    with pytest.raises(FVDMInputError, match="frame order must be one of together, pyramid, sequential"):
+        schedules.order_steps(16, 25, "backwards")
+
+
 def test_sequential_order_at_25_steps_is_the_autoregressive_plan_of_lag_ten():
     plan = schedules.image_to_video(num_frames=16, num_steps=25, order="sequential")
     assert plan.num_steps == 165

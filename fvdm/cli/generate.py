@@ -26,7 +26,7 @@ from fvdm.cli.arguments import (
 )
 from fvdm.cli.files import make_output_folders, write_frames, write_plan, writing
 from fvdm.cli.long_video import DEFAULT_LONG_FRAMES, long_video
-from fvdm.cli.task_inputs import TASK_INPUTS, sampling_options
+from fvdm.cli.task_inputs import ORDER_KEYS, TASK_INPUTS, sampling_options
 from fvdm.cli.wording import plural
 from fvdm.errors import FVDMInputError
 from fvdm.limits import MAX_LONG_FRAMES, MAX_SEED
@@ -77,9 +77,10 @@ def add_parser(commands) -> None:
         [t for t in TASKS if t != "custom"],
         "--order",
         choices=schedules.ORDERS,
-        help="how the generated frames descend: all together (default); pyramid: one after the other, first "
-        "to last, in the same number of steps; or sequential: each over all --steps, starting when the one "
-        f"before it is {schedules.SEQUENTIAL_LAG * 100:.0f}%% down (more steps, objects stay whole more often)",
+        help="how the generated frames descend: all together; pyramid: one after the other, first to last, in "
+        "the same number of steps; or sequential: each over all --steps, starting when the one before it is "
+        f"{schedules.SEQUENTIAL_LAG * 100:.0f}%% down (more steps, objects stay whole more often). Default: "
+        + ", ".join(f"{schedules.TASK_ORDERS[key]} for {task}" for task, key in ORDER_KEYS.items()),
     )
     sub.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, metavar="N", help="default: %(default)s")
     sub.add_argument("--num-videos", type=int_in(1, MAX_VIDEOS), default=1, metavar="N", help="default: %(default)s")

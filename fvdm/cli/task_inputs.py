@@ -19,7 +19,11 @@ from fvdm.pipeline import FVDMPipeline
 from fvdm.schedules import Plan
 from fvdm.video_io import load_image, load_video
 
-DEFAULT_ORDER = "together"
+# `generate --task` name -> its key in `schedules.TASK_ORDERS`.
+ORDER_KEYS = {
+    "unconditional": "synchronous", "image-to-video": "image_to_video", "interpolate": "interpolation",
+    "predict": "prediction", "long": "long",
+}
 
 Given = dict[int, np.ndarray]
 Size = tuple[int, int]
@@ -41,8 +45,10 @@ def sampling_options(args: argparse.Namespace) -> dict:
 
 
 def plan_options(args: argparse.Namespace) -> dict:
-    """The keyword arguments every task's plan builder (and `generate_long`) takes from the options."""
-    return {"num_steps": or_default(args.steps, DEFAULT_STEPS), "order": or_default(args.order, DEFAULT_ORDER)}
+    """The keyword arguments every task's plan builder (and `generate_long`) takes from the options;
+    without --order, the task's own default order (`schedules.TASK_ORDERS`)."""
+    order = or_default(args.order, schedules.TASK_ORDERS[ORDER_KEYS[args.task]])
+    return {"num_steps": or_default(args.steps, DEFAULT_STEPS), "order": order}
 
 
 def unconditional_inputs(args: argparse.Namespace, pipe: FVDMPipeline, size: Size) -> tuple[Plan, Given]:
