@@ -456,6 +456,8 @@ def test_a_new_run_can_start_from_an_exported_pipeline(tiny_run, tmp_path):
     weights = final_state(run_dir, 1)[0]
     for name, value in shipped.state_dict().items():  # one step at a negligible learning rate
         assert torch.allclose(weights[name], value, atol=1e-6), name
+    card = (export_run(run_dir, tmp_path / "exported") / "README.md").read_text()
+    assert f"process(es), EMA 0.99, from the weights of `{tiny_run / 'pipeline'}` |" in card
     with pytest.raises(SystemExit, match="holds a different network.*differing in hidden_size"):
         run_training(tmp_path / "other", f"model.init_from={tiny_run / 'pipeline'}", "model.hidden_size=64", *QUIET)
     with pytest.raises(SystemExit, match="holds a different network \\(FVDMTransformer"):

@@ -177,7 +177,8 @@ def model_card(run_dir: Path, config: TrainConfig, pipe: FVDMPipeline, step: int
         ("sampling", f"{diffusion.sampler.upper()} by default (`sampler=` picks the other){_guidance_note(diffusion)}"),
         ("classes", str(network.config.num_classes) if network.config.num_classes else "unconditional"),
         ("training", (f"{step} steps at global batch {batch} ({step * batch} clips), "
-                      f"{facts['num_processes']} process(es), EMA {config.optim.ema_decay}")),
+                      f"{facts['num_processes']} process(es), EMA {config.optim.ema_decay}"
+                      + (f", from the weights of `{config.model.init_from}`" if config.model.init_from else ""))),
         ("final training loss", f"{final_loss:.4f}" if final_loss is not None else "n/a"),
     ]
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
