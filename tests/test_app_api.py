@@ -195,8 +195,7 @@ def test_zero_gpu_durations_follow_the_request_size():
     def duration(handler, *args, **options):
         return app.gpu_duration(handler, **options)(*args)
 
-    one = duration(generate, "m", "none", 1, 0, 25, "none", 1)
-    assert one == app.gpu_seconds(16, 25)
+    assert duration(generate, "m", "none", 1, 0, 25, "none", 1) == app.gpu_seconds(16, 25)
     assert duration(generate, "m", "none", 4, 0, 25, "none", 1) == app.gpu_seconds(16, 25, repeats=4)
     assert duration(generate, "m", "baseline", 1, 0, 25, "none", 1) == app.gpu_seconds(16, 25, repeats=2)  # compared
     assert duration(generate, "m", "none", 4, 0, 100, "none", 1) <= 300
@@ -207,6 +206,7 @@ def test_zero_gpu_durations_follow_the_request_size():
     assert duration(long_video, "m", None, 32, 8, 8, 0, 4, None, "together", calls_per_step=2, repeats=windows) == (
         app.gpu_seconds(16, 4, repeats=5, calls_per_step=2)
     )
+
     def studio_generate(model, rows, steps=25, gallery=None):
         pass
 
